@@ -1,0 +1,1 @@
+"""gridwatch's top floor: the Streamlit dashboard and the command line beside it."""
