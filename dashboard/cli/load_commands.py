@@ -1,7 +1,4 @@
-"""The ``gridwatch`` command line: batch work beside the dashboard (check, ingest, demo, serve).
-
-Each command is a thin layer over the Python API; user errors print one line and exit with 2.
-"""
+"""Commands for getting data in: check, ingest, demo, and serve to look at it."""
 
 from __future__ import annotations
 
@@ -9,17 +6,14 @@ import argparse
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from geodata import LAYER_KINDS, LayerError, ReadError, read_layer
+from geodata import LAYER_KINDS, read_layer
 from geodata.schemas import DEFAULT_TIMEZONE
 
+from dashboard.cli.errors import UserError
+
 DEFAULT_STORE = Path.home() / ".gridwatch" / "demo.gpkg"
-
-
-class UserError(Exception):
-    """An error the user can fix; printed as one line without a traceback."""
 
 
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
@@ -89,17 +83,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise UserError(f"{store}: store not found")
         print(f"first run: generating the demo community into {store}")
         cmd_demo(argparse.Namespace(size="community", seed=0, no_planted=False, out=store))
-    app = Path(__file__).with_name("app.py")
+    app = Path(__file__).parents[1] / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
                "--browser.gatherUsageStats", "false", "--", "--store", str(store)]
     return subprocess.call(command)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``gridwatch`` command."""
-    parser = argparse.ArgumentParser(prog="gridwatch", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the data commands: check, ingest, demo, serve."""
     check = commands.add_parser("check", help="report on every row of a file; write the clean rows")
     _add_load_options(check)
     check.add_argument("--out", help="write accepted rows to this .gpkg or .geojson")
@@ -122,19 +113,3 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", help=f"store GeoPackage (default: demo at {DEFAULT_STORE})")
     serve.add_argument("--port", type=int, default=8501)
     serve.set_defaults(run=cmd_serve)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    args = build_parser().parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = args.run
-    try:
-        return run(args)
-    except (UserError, ReadError, LayerError, ValueError, OSError) as error:
-        print(f"gridwatch {args.command}: error: {error}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
