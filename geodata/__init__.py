@@ -9,6 +9,16 @@ from geodata.schemas import LAYER_KINDS, SCHEMAS, get_schema
 from geodata.validate import LayerError
 
 __all__ = [
-    "LAYER_KINDS", "SCHEMAS", "WGS84", "LayerError", "LoadReport", "ReadError", "RowIssue",
-    "get_schema", "local_metric_crs", "parse_crs", "read_area", "read_layer",
+    "LAYER_KINDS",
+    "SCHEMAS",
+    "WGS84",
+    "LayerError",
+    "LoadReport",
+    "ReadError",
+    "RowIssue",
+    "get_schema",
+    "local_metric_crs",
+    "parse_crs",
+    "read_area",
+    "read_layer",
 ]

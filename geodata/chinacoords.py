@@ -24,8 +24,12 @@ _EDGE_SLACK = 1e-9
 
 def _box(lon: np.ndarray, lat: np.ndarray, margin: float = 0.0) -> np.ndarray:
     # Comparisons with NaN are False, so NaN is never "in China".
-    return ((lon >= _LON_MIN - margin) & (lon <= _LON_MAX + margin)
-            & (lat >= _LAT_MIN - margin) & (lat <= _LAT_MAX + margin))
+    return (
+        (lon >= _LON_MIN - margin)
+        & (lon <= _LON_MAX + margin)
+        & (lat >= _LAT_MIN - margin)
+        & (lat <= _LAT_MAX + margin)
+    )
 
 
 def _gcj(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -33,12 +37,40 @@ def _gcj(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x, y = lon - 105.0, lat - 35.0
     xp, yp = x * np.pi, y * np.pi
     common = 20.0 * np.sin(6.0 * xp) + 20.0 * np.sin(2.0 * xp)
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-            + (common + 20.0 * np.sin(yp) + 40.0 * np.sin(yp / 3.0)
-               + 160.0 * np.sin(yp / 12.0) + 320.0 * np.sin(yp / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-            + (common + 20.0 * np.sin(xp) + 40.0 * np.sin(xp / 3.0)
-               + 150.0 * np.sin(xp / 12.0) + 300.0 * np.sin(xp / 30.0)) * 2.0 / 3.0)
+    dlat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * np.sqrt(np.abs(x))
+        + (
+            common
+            + 20.0 * np.sin(yp)
+            + 40.0 * np.sin(yp / 3.0)
+            + 160.0 * np.sin(yp / 12.0)
+            + 320.0 * np.sin(yp / 30.0)
+        )
+        * 2.0
+        / 3.0
+    )
+    dlon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * np.sqrt(np.abs(x))
+        + (
+            common
+            + 20.0 * np.sin(xp)
+            + 40.0 * np.sin(xp / 3.0)
+            + 150.0 * np.sin(xp / 12.0)
+            + 300.0 * np.sin(xp / 30.0)
+        )
+        * 2.0
+        / 3.0
+    )
     rad = np.radians(lat)
     magic = 1.0 - _EE * np.sin(rad) ** 2
     sqrt_magic = np.sqrt(magic)
@@ -183,9 +215,12 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> LonLat:
 
 
 _CONVERTERS: dict[tuple[str, str], Callable[[ArrayLike, ArrayLike], LonLat]] = {
-    ("wgs84", "gcj02"): wgs84_to_gcj02, ("gcj02", "wgs84"): gcj02_to_wgs84,
-    ("gcj02", "bd09"): gcj02_to_bd09, ("bd09", "gcj02"): bd09_to_gcj02,
-    ("wgs84", "bd09"): wgs84_to_bd09, ("bd09", "wgs84"): bd09_to_wgs84,
+    ("wgs84", "gcj02"): wgs84_to_gcj02,
+    ("gcj02", "wgs84"): gcj02_to_wgs84,
+    ("gcj02", "bd09"): gcj02_to_bd09,
+    ("bd09", "gcj02"): bd09_to_gcj02,
+    ("wgs84", "bd09"): wgs84_to_bd09,
+    ("bd09", "wgs84"): bd09_to_wgs84,
 }
 
 

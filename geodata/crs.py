@@ -19,9 +19,19 @@ WGS84 = "EPSG:4326"
 
 # Names users write for the web-map systems pyproj does not know.
 _WEB_MAP_NAMES = {
-    "gcj02": "gcj02", "gcj-02": "gcj02", "gcj": "gcj02", "amap": "gcj02", "gaode": "gcj02",
-    "tencent": "gcj02", "火星坐标": "gcj02", "高德": "gcj02",
-    "bd09": "bd09", "bd-09": "bd09", "bd09ll": "bd09", "baidu": "bd09", "百度": "bd09",
+    "gcj02": "gcj02",
+    "gcj-02": "gcj02",
+    "gcj": "gcj02",
+    "amap": "gcj02",
+    "gaode": "gcj02",
+    "tencent": "gcj02",
+    "火星坐标": "gcj02",
+    "高德": "gcj02",
+    "bd09": "bd09",
+    "bd-09": "bd09",
+    "bd09ll": "bd09",
+    "baidu": "bd09",
+    "百度": "bd09",
 }
 _WGS84_NAMES = {"wgs84", "wgs-84", "wgs 84", "gps", "4326"}
 

@@ -81,8 +81,10 @@ def read_area(area: AreaLike, *, crs: str | None = None) -> shapely.Geometry:
     else:
         raw: RawTable = read_raw(area)
         if raw.geometry is None:
-            raise ReadError(f"{area}: an area must be a polygon file (GeoJSON, GeoPackage, "
-                            "Shapefile), not a table")
+            raise ReadError(
+                f"{area}: an area must be a polygon file (GeoJSON, GeoPackage, "
+                "Shapefile), not a table"
+            )
         source = parse_crs(crs) if crs else parse_crs(raw.crs) if raw.crs else None
         if source is None:
             raise LayerError(f"{area}: states no coordinate system; give one for the area")

@@ -12,8 +12,13 @@ import pyogrio
 import pyproj
 
 TABLE_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx"}
-VECTOR_SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shapefile",
-                   ".zip": "shapefile"}
+VECTOR_SUFFIXES = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".shp": "shapefile",
+    ".zip": "shapefile",
+}
 
 
 class ReadError(ValueError):

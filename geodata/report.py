@@ -124,7 +124,8 @@ class LoadReport:
         rows = [
             {"outcome": outcome, **issue.to_dict()}
             for outcome, issues in (
-                ("rejected", self.rejected), ("repaired", self.repaired),
+                ("rejected", self.rejected),
+                ("repaired", self.repaired),
                 ("warning", self.warnings),
             )
             for issue in issues

@@ -17,8 +17,18 @@ import pyogrio
 
 from geodata.report import LoadReport
 from geodata.schemas import (
-    BOOLEAN, DATE, DATETIME, DEFAULT_TIMEZONE, ID, INTEGER, NUMBER, POINT, POLYGON, STRING,
-    SCHEMAS, get_schema,
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DEFAULT_TIMEZONE,
+    ID,
+    INTEGER,
+    NUMBER,
+    POINT,
+    POLYGON,
+    SCHEMAS,
+    STRING,
+    get_schema,
 )
 
 QUARANTINE = "quarantine"
@@ -39,8 +49,13 @@ class IngestResult:
 
     def to_dict(self) -> dict[str, object]:
         """Return the result as plain data for JSON."""
-        return {"layer": self.layer, "added": self.added, "already_stored": self.already_stored,
-                "quarantined": self.quarantined, "columns_not_stored": self.columns_not_stored}
+        return {
+            "layer": self.layer,
+            "added": self.added,
+            "already_stored": self.already_stored,
+            "quarantined": self.quarantined,
+            "columns_not_stored": self.columns_not_stored,
+        }
 
 
 def store_layers(path: str | Path) -> dict[str, int]:
@@ -48,8 +63,10 @@ def store_layers(path: str | Path) -> dict[str, int]:
     path = Path(path)
     if not path.exists():
         return {}
-    return {str(name): pyogrio.read_info(path, layer=str(name))["features"]
-            for name in pyogrio.list_layers(path)[:, 0]}
+    return {
+        str(name): pyogrio.read_info(path, layer=str(name))["features"]
+        for name in pyogrio.list_layers(path)[:, 0]
+    }
 
 
 @contextmanager
@@ -59,8 +76,9 @@ def _replacing(path: Path) -> Iterator[Path]:
     The rename is atomic, so readers see the old store or the new one, never half of a write.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch_name = tempfile.mkstemp(suffix=path.suffix, prefix=f".{path.stem}-",
-                                            dir=path.parent)
+    handle, scratch_name = tempfile.mkstemp(
+        suffix=path.suffix, prefix=f".{path.stem}-", dir=path.parent
+    )
     os.close(handle)
     scratch = Path(scratch_name)
     try:
@@ -97,8 +115,9 @@ def _write(frame: pd.DataFrame, path: Path, layer: str, *, append: bool) -> None
             types = set(frame.geom_type.dropna())
             geometry = types.pop() if len(types) == 1 else "Unknown"
         options = {"geometry_type": geometry, "promote_to_multi": geometry == "MultiPolygon"}
-    pyogrio.write_dataframe(_for_file(frame), path, layer=layer, driver="GPKG", append=append,
-                            **options)
+    pyogrio.write_dataframe(
+        _for_file(frame), path, layer=layer, driver="GPKG", append=append, **options
+    )
 
 
 def write_layers(path: str | Path, layers: dict[str, pd.DataFrame]) -> None:
@@ -108,8 +127,13 @@ def write_layers(path: str | Path, layers: dict[str, pd.DataFrame]) -> None:
     with _replacing(path) as scratch:
         for name, frame in layers.items():
             if name in existing:
-                pyogrio.write_dataframe(_for_file(frame.iloc[:0]), scratch, layer=name,
-                                        driver="GPKG", layer_options={"OVERWRITE": "YES"})
+                pyogrio.write_dataframe(
+                    _for_file(frame.iloc[:0]),
+                    scratch,
+                    layer=name,
+                    driver="GPKG",
+                    layer_options={"OVERWRITE": "YES"},
+                )
                 _write(frame, scratch, name, append=True)
             else:
                 _write(frame, scratch, name, append=False)
@@ -135,8 +159,13 @@ def export_layer(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
         raise ValueError(f"{path}: write .gpkg or .geojson")
 
 
-def read_store(path: str | Path, layer: str, *, columns: list[str] | None = None,
-               timezone: str = DEFAULT_TIMEZONE) -> gpd.GeoDataFrame | pd.DataFrame:
+def read_store(
+    path: str | Path,
+    layer: str,
+    *,
+    columns: list[str] | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read one layer of a store with gridwatch's column types restored.
 
     Raises
@@ -153,8 +182,9 @@ def read_store(path: str | Path, layer: str, *, columns: list[str] | None = None
     return restore_types(frame, layer, timezone=timezone)
 
 
-def restore_types(frame: pd.DataFrame, layer: str, *,
-                  timezone: str = DEFAULT_TIMEZONE) -> pd.DataFrame:
+def restore_types(
+    frame: pd.DataFrame, layer: str, *, timezone: str = DEFAULT_TIMEZONE
+) -> pd.DataFrame:
     """Give a layer read back from a file the column types its schema says."""
     schema = SCHEMAS.get(layer)
     out = frame.copy()
@@ -199,8 +229,9 @@ def ingest(path: str | Path, layer: gpd.GeoDataFrame, report: LoadReport) -> Ing
     result.columns_not_stored = [c for c in layer.columns if c not in keep]
     rows = layer[keep]
     if kind in layers:
-        stored = pyogrio.read_dataframe(path, layer=kind, columns=[schema.id_field],
-                                        read_geometry=False, use_arrow=True)[schema.id_field]
+        stored = pyogrio.read_dataframe(
+            path, layer=kind, columns=[schema.id_field], read_geometry=False, use_arrow=True
+        )[schema.id_field]
         new = ~rows[schema.id_field].isin(set(stored.astype(str)))
         result.already_stored = int((~new).sum())
         rows = rows[new]
@@ -208,11 +239,20 @@ def ingest(path: str | Path, layer: gpd.GeoDataFrame, report: LoadReport) -> Ing
 
     quarantine = report.rejected_records.assign(layer=kind, source=str(report.source))
     if len(quarantine) and QUARANTINE in layers:
-        seen = pyogrio.read_dataframe(path, layer=QUARANTINE, columns=["layer", "record", "reason"],
-                                      read_geometry=False, use_arrow=True)
+        seen = pyogrio.read_dataframe(
+            path,
+            layer=QUARANTINE,
+            columns=["layer", "record", "reason"],
+            read_geometry=False,
+            use_arrow=True,
+        )
         known = set(zip(seen["layer"], seen["record"], seen["reason"], strict=True))
-        fresh = [(k, rec, r) not in known for k, rec, r in
-                 zip(quarantine["layer"], quarantine["record"], quarantine["reason"], strict=True)]
+        fresh = [
+            (k, rec, r) not in known
+            for k, rec, r in zip(
+                quarantine["layer"], quarantine["record"], quarantine["reason"], strict=True
+            )
+        ]
         quarantine = quarantine[fresh]
     result.quarantined = len(quarantine)
     if len(quarantine):

@@ -12,13 +12,33 @@ import shapely
 
 from geodata import report as rc
 from geodata.crs import (
-    WGS84, SourceCRS, geometry_to_wgs84, local_metric_crs, parse_crs, to_wgs84_xy,
+    WGS84,
+    SourceCRS,
+    geometry_to_wgs84,
+    local_metric_crs,
+    parse_crs,
+    to_wgs84_xy,
 )
 from geodata.read import RawTable
 from geodata.report import LoadReport, RowIssue
 from geodata.schemas import (
-    BOOLEAN, DATE, DATETIME, DEFAULT_TIMEZONE, ID, INTEGER, LAT_ALIASES, LON_ALIASES, NUMBER,
-    POINT, POLYGON, STRING, LayerSchema, describe_aliases, get_schema, match_columns, match_coordinates,
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DEFAULT_TIMEZONE,
+    ID,
+    INTEGER,
+    LAT_ALIASES,
+    LON_ALIASES,
+    NUMBER,
+    POINT,
+    POLYGON,
+    STRING,
+    LayerSchema,
+    describe_aliases,
+    get_schema,
+    match_columns,
+    match_coordinates,
 )
 from geodata.values import as_text, parse_booleans, parse_numbers, parse_times
 
@@ -111,14 +131,19 @@ def clean_layer(
     columns: dict[str, pd.Series] = {}
     for f in schema.fields:
         if f.type == ID and f.name not in mapping:
-            columns[f.name] = pd.Series([f"{kind}-{i + 1:06d}" for i in range(n)],
-                                        index=frame.index, dtype="string")
-            report.notes.append(f"no id column ({describe_aliases(schema, f.name)}); "
-                                "ids made from record numbers")
+            columns[f.name] = pd.Series(
+                [f"{kind}-{i + 1:06d}" for i in range(n)], index=frame.index, dtype="string"
+            )
+            report.notes.append(
+                f"no id column ({describe_aliases(schema, f.name)}); ids made from record numbers"
+            )
             continue
-        values = frame[mapping[f.name]] if f.name in mapping else pd.Series(pd.NA, index=frame.index)
-        columns[f.name] = _typed_column(f.name, f.type, f.required, values, verdicts, timezone,
-                                        mapping.get(f.name, ""))
+        values = (
+            frame[mapping[f.name]] if f.name in mapping else pd.Series(pd.NA, index=frame.index)
+        )
+        columns[f.name] = _typed_column(
+            f.name, f.type, f.required, values, verdicts, timezone, mapping.get(f.name, "")
+        )
 
     if area is not None:
         _check_area(geometry, area, verdicts)
@@ -151,23 +176,32 @@ def _require_columns(schema: LayerSchema, mapping: dict[str, str], source: str) 
         )
 
 
-def _source_crs(raw: RawTable, crs: str | SourceCRS | None, mapping: dict[str, str],
-                report: LoadReport) -> SourceCRS:
+def _source_crs(
+    raw: RawTable, crs: str | SourceCRS | None, mapping: dict[str, str], report: LoadReport
+) -> SourceCRS:
     if crs is not None:
         source = crs if isinstance(crs, SourceCRS) else parse_crs(crs)
     elif raw.crs is not None:
         source = parse_crs(raw.crs)
     elif raw.geometry is not None:
-        raise LayerError(f"{raw.source}: states no coordinate system; give one with --crs "
-                         "(e.g. EPSG:4326, EPSG:4490, gcj02, bd09)")
+        raise LayerError(
+            f"{raw.source}: states no coordinate system; give one with --crs "
+            "(e.g. EPSG:4326, EPSG:4490, gcj02, bd09)"
+        )
     else:
         source = SourceCRS("", parse_crs("EPSG:4326").crs)  # decided from the values below
     report.source_crs = source.name
     return source
 
 
-def _geometry(raw: RawTable, schema: LayerSchema, mapping: dict[str, str], source: SourceCRS,
-              verdicts: _Verdicts, report: LoadReport) -> gpd.GeoSeries:
+def _geometry(
+    raw: RawTable,
+    schema: LayerSchema,
+    mapping: dict[str, str],
+    source: SourceCRS,
+    verdicts: _Verdicts,
+    report: LoadReport,
+) -> gpd.GeoSeries:
     """Build each row's geometry in EPSG:4326, rejecting or repairing bad coordinates."""
     if raw.geometry is not None:
         geoms = np.asarray(raw.geometry.array)
@@ -189,9 +223,14 @@ def _geometry(raw: RawTable, schema: LayerSchema, mapping: dict[str, str], sourc
     x, bad_x = parse_numbers(raw.frame[coords["lon"]])
     y, bad_y = parse_numbers(raw.frame[coords["lat"]])
     x, y = x.to_numpy(), y.to_numpy()
-    verdicts.reject(bad_x | bad_y, rc.UNPARSEABLE_NUMBER,
-                    [f"{coords['lon']}={a!r}, {coords['lat']}={b!r}" for a, b in
-                     zip(raw.frame[coords["lon"]], raw.frame[coords["lat"]], strict=True)])
+    verdicts.reject(
+        bad_x | bad_y,
+        rc.UNPARSEABLE_NUMBER,
+        [
+            f"{coords['lon']}={a!r}, {coords['lat']}={b!r}"
+            for a, b in zip(raw.frame[coords["lon"]], raw.frame[coords["lat"]], strict=True)
+        ],
+    )
     verdicts.reject(np.isnan(x) | np.isnan(y), rc.MISSING_COORDINATES)
     if not source.name:
         points = shapely.points(np.where(np.isnan(x), 0, x), np.where(np.isnan(y), 0, y))
@@ -200,20 +239,23 @@ def _geometry(raw: RawTable, schema: LayerSchema, mapping: dict[str, str], sourc
     return gpd.GeoSeries(shapely.points(lon, lat), index=raw.frame.index, crs=WGS84)
 
 
-def _assume_wgs84(source: SourceCRS, geoms: np.ndarray, path: str,
-                  report: LoadReport) -> SourceCRS:
+def _assume_wgs84(source: SourceCRS, geoms: np.ndarray, path: str, report: LoadReport) -> SourceCRS:
     """A plain table states no CRS: take degrees as WGS-84 and say so; anything else is an error."""
     # Judge by the typical row, so that a few rows of garbage do not decide for the file.
     x = np.abs(shapely.get_x(shapely.point_on_surface(geoms[~shapely.is_missing(geoms)])))
     y = np.abs(shapely.get_y(shapely.point_on_surface(geoms[~shapely.is_missing(geoms)])))
     typical = max(np.nanmedian(x), np.nanmedian(y)) if len(x) else 0.0
     if typical > 180:
-        raise LayerError(f"{path}: coordinates look projected (around {typical:.0f}) and the file "
-                         "states no coordinate system; give one with --crs EPSG:N")
+        raise LayerError(
+            f"{path}: coordinates look projected (around {typical:.0f}) and the file "
+            "states no coordinate system; give one with --crs EPSG:N"
+        )
     report.source_crs = "EPSG:4326"
-    report.notes.append("the file states no coordinate system: coordinates taken as WGS-84 "
-                        "(EPSG:4326); give --crs gcj02 (AMap, Tencent) or bd09 (Baidu) if they "
-                        "come from a Chinese web map")
+    report.notes.append(
+        "the file states no coordinate system: coordinates taken as WGS-84 "
+        "(EPSG:4326); give --crs gcj02 (AMap, Tencent) or bd09 (Baidu) if they "
+        "come from a Chinese web map"
+    )
     return parse_crs("EPSG:4326")
 
 
@@ -234,28 +276,37 @@ def _swapped(x: np.ndarray, y: np.ndarray, geographic: bool) -> np.ndarray:
         dist = np.hypot(x - mx, y - my)
         dist_swapped = np.hypot(y - mx, x - my)
         spread = max(float(np.median(dist[ok])), 1e-9 * max(abs(mx), abs(my), 1.0))
-        swapped |= ok & (dist_swapped <= 5 * spread) & (dist > 10 * np.maximum(dist_swapped, spread))
+        swapped |= (
+            ok & (dist_swapped <= 5 * spread) & (dist > 10 * np.maximum(dist_swapped, spread))
+        )
     return swapped
 
 
-def _checked_points(x: np.ndarray, y: np.ndarray, source: SourceCRS,
-                    verdicts: _Verdicts) -> tuple[np.ndarray, np.ndarray]:
+def _checked_points(
+    x: np.ndarray, y: np.ndarray, source: SourceCRS, verdicts: _Verdicts
+) -> tuple[np.ndarray, np.ndarray]:
     """Reject (0, 0), repair swaps, convert to WGS-84 and reject what lands nowhere."""
     verdicts.reject((x == 0) & (y == 0), rc.ZERO_COORDINATES)
     swap = _swapped(x, y, source.is_geographic) & verdicts.alive
-    verdicts.repair(swap, rc.SWAPPED_LON_LAT,
-                    [f"{_fmt(a, b)} read as {_fmt(b, a)}" for a, b in zip(x, y, strict=True)])
+    verdicts.repair(
+        swap,
+        rc.SWAPPED_LON_LAT,
+        [f"{_fmt(a, b)} read as {_fmt(b, a)}" for a, b in zip(x, y, strict=True)],
+    )
     x, y = np.where(swap, y, x), np.where(swap, x, y)
     lon, lat = to_wgs84_xy(x, y, source)
     bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
-    verdicts.reject(bad, rc.COORDINATES_OUT_OF_RANGE,
-                    [f"{_fmt(a, b)} is not a place in {source.name}" for a, b in
-                     zip(x, y, strict=True)])
+    verdicts.reject(
+        bad,
+        rc.COORDINATES_OUT_OF_RANGE,
+        [f"{_fmt(a, b)} is not a place in {source.name}" for a, b in zip(x, y, strict=True)],
+    )
     return np.where(bad, np.nan, lon), np.where(bad, np.nan, lat)
 
 
-def _check_shapes(geoms: np.ndarray, schema: LayerSchema, source: SourceCRS, verdicts: _Verdicts,
-                  index: pd.Index) -> gpd.GeoSeries:
+def _check_shapes(
+    geoms: np.ndarray, schema: LayerSchema, source: SourceCRS, verdicts: _Verdicts, index: pd.Index
+) -> gpd.GeoSeries:
     """Check file geometries: present, of the layer's type, valid (repaired where possible)."""
     geoms = np.asarray(geoms, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -265,13 +316,17 @@ def _check_shapes(geoms: np.ndarray, schema: LayerSchema, source: SourceCRS, ver
     polygons = np.isin(type_ids, [3, 6])
     allowed = {POINT: points, POLYGON: polygons}.get(schema.geometry, points | polygons)
     names = np.asarray(shapely.geometry.base.GEOMETRY_TYPES + ["?"])[type_ids]
-    verdicts.reject(~allowed, rc.WRONG_GEOMETRY_TYPE,
-                    [f"{t} where {schema.kind} needs {schema.geometry}" for t in names])
+    verdicts.reject(
+        ~allowed,
+        rc.WRONG_GEOMETRY_TYPE,
+        [f"{t} where {schema.kind} needs {schema.geometry}" for t in names],
+    )
     multi_points = (type_ids == 4) & verdicts.alive
     if multi_points.any():  # exports often wrap single points as MultiPoint
         counts = shapely.get_num_geometries(geoms)
-        verdicts.reject(multi_points & (counts > 1), rc.WRONG_GEOMETRY_TYPE,
-                        "MultiPoint of several points")
+        verdicts.reject(
+            multi_points & (counts > 1), rc.WRONG_GEOMETRY_TYPE, "MultiPoint of several points"
+        )
         geoms = np.where(multi_points & (counts == 1), shapely.get_geometry(geoms, 0), geoms)
     invalid = ~shapely.is_valid(geoms) & verdicts.alive
     if invalid.any():
@@ -280,8 +335,11 @@ def _check_shapes(geoms: np.ndarray, schema: LayerSchema, source: SourceCRS, ver
         fixable = np.zeros(len(geoms), dtype=bool)
         fixable[invalid] = ~shapely.is_empty(fixed)
         verdicts.reject(invalid & ~fixable, rc.INVALID_GEOMETRY, reasons)
-        verdicts.repair(fixable, rc.INVALID_GEOMETRY,
-                        np.char.add(reasons.astype(str), "; repaired with make_valid"))
+        verdicts.repair(
+            fixable,
+            rc.INVALID_GEOMETRY,
+            np.char.add(reasons.astype(str), "; repaired with make_valid"),
+        )
         geoms = geoms.copy()
         geoms[invalid] = np.where(fixable[invalid], fixed, None)
     alive = verdicts.alive & points
@@ -308,7 +366,8 @@ def _make_valid_polygons(geoms: np.ndarray) -> np.ndarray:
     fixed = shapely.make_valid(geoms)
     parts = [
         shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)])
-        if shapely.get_type_id(g) == 7 else g
+        if shapely.get_type_id(g) == 7
+        else g
         for g in fixed
     ]
     out = np.asarray(parts, dtype=object)
@@ -316,9 +375,17 @@ def _make_valid_polygons(geoms: np.ndarray) -> np.ndarray:
     return np.where(keep, out, shapely.Polygon())
 
 
-def _typed_column(name: str, type_: str, required: bool, values: pd.Series, verdicts: _Verdicts,
-                  timezone: str, header: str) -> pd.Series:
+def _typed_column(
+    name: str,
+    type_: str,
+    required: bool,
+    values: pd.Series,
+    verdicts: _Verdicts,
+    timezone: str,
+    header: str,
+) -> pd.Series:
     """Read one column as its schema type; bad values reject the row if required, else blank."""
+
     def flag(bad: pd.Series, reason: str) -> None:
         shown = [f"{header}={v!r}" for v in values]
         if required:
@@ -329,8 +396,11 @@ def _typed_column(name: str, type_: str, required: bool, values: pd.Series, verd
     if type_ in (ID, STRING):
         out = as_text(values)
         if required:
-            verdicts.reject(out.isna().to_numpy(), rc.MISSING_ID if type_ == ID else rc.MISSING_VALUE,
-                            f"{name} is empty")
+            verdicts.reject(
+                out.isna().to_numpy(),
+                rc.MISSING_ID if type_ == ID else rc.MISSING_VALUE,
+                f"{name} is empty",
+            )
         return out
     if type_ in (INTEGER, NUMBER):
         numbers, bad = parse_numbers(values)
@@ -358,9 +428,14 @@ def _check_area(geometry: gpd.GeoSeries, area: shapely.Geometry, verdicts: _Verd
     alive = verdicts.alive & ~shapely.is_missing(geoms)
     inside = np.ones(len(geoms), dtype=bool)
     inside[alive] = shapely.intersects(area, geoms[alive])
-    verdicts.reject(~inside, rc.OUTSIDE_AREA,
-                    [f"{g.x:.6f}, {g.y:.6f}" if g is not None and g.geom_type == "Point"
-                     else "" for g in geoms])
+    verdicts.reject(
+        ~inside,
+        rc.OUTSIDE_AREA,
+        [
+            f"{g.x:.6f}, {g.y:.6f}" if g is not None and g.geom_type == "Point" else ""
+            for g in geoms
+        ],
+    )
 
 
 def _check_duplicate_ids(ids: pd.Series, verdicts: _Verdicts) -> None:
@@ -370,29 +445,37 @@ def _check_duplicate_ids(ids: pd.Series, verdicts: _Verdicts) -> None:
     first_row = {v: i + 1 for i, v in reversed(list(enumerate(ids))) if alive.iloc[i]}
     mask = np.zeros(len(ids), dtype=bool)
     mask[ids.index.get_indexer(dup[dup].index)] = True
-    verdicts.reject(mask, rc.DUPLICATE_ID,
-                    [f"id {v} already in row {first_row.get(v, '?')}" for v in ids])
+    verdicts.reject(
+        mask, rc.DUPLICATE_ID, [f"id {v} already in row {first_row.get(v, '?')}" for v in ids]
+    )
 
 
-def _check_duplicate_incidents(columns: dict[str, pd.Series], geometry: gpd.GeoSeries,
-                               verdicts: _Verdicts) -> None:
+def _check_duplicate_incidents(
+    columns: dict[str, pd.Series], geometry: gpd.GeoSeries, verdicts: _Verdicts
+) -> None:
     """The same call exported twice under two ids: same time, place, category and caller.
 
     Only rows with a caller phone count: without one, two reports of the same kind at the same
     place and time may well be two incidents (date-only exports have many such).
     """
     alive = verdicts.alive & columns["caller_phone"].notna().to_numpy()
-    key = pd.DataFrame({
-        "t": columns["reported_at"],
-        "x": shapely.get_x(np.asarray(geometry.array)).round(6),
-        "y": shapely.get_y(np.asarray(geometry.array)).round(6),
-        "c": columns["category"].fillna(""),
-        "p": columns["caller_phone"].fillna(""),
-    })[alive]
+    key = pd.DataFrame(
+        {
+            "t": columns["reported_at"],
+            "x": shapely.get_x(np.asarray(geometry.array)).round(6),
+            "y": shapely.get_y(np.asarray(geometry.array)).round(6),
+            "c": columns["category"].fillna(""),
+            "p": columns["caller_phone"].fillna(""),
+        }
+    )[alive]
     dup = key.duplicated(keep="first")
     if not dup.any():
         return
-    first = key.reset_index().groupby(["t", "x", "y", "c", "p"], dropna=False)["index"].transform("first")
+    first = (
+        key.reset_index()
+        .groupby(["t", "x", "y", "c", "p"], dropna=False)["index"]
+        .transform("first")
+    )
     first.index = key.index
     mask = np.zeros(len(alive), dtype=bool)
     mask[key.index[dup]] = True
@@ -401,15 +484,16 @@ def _check_duplicate_incidents(columns: dict[str, pd.Series], geometry: gpd.GeoS
     verdicts.reject(mask, rc.DUPLICATE_RECORD, details)
 
 
-def _check_cell_overlaps(cells: gpd.GeoDataFrame, rows: np.ndarray, verdicts: _Verdicts,
-                         report: LoadReport) -> gpd.GeoDataFrame:
+def _check_cell_overlaps(
+    cells: gpd.GeoDataFrame, rows: np.ndarray, verdicts: _Verdicts, report: LoadReport
+) -> gpd.GeoDataFrame:
     """Cut overlaps between grid cells (the earlier row keeps the overlap) and report gaps."""
     metric = local_metric_crs(cells)
     shapes = np.asarray(cells.geometry.to_crs(metric).array).copy()
     ids = cells["grid_id"].to_numpy()
     tree = shapely.STRtree(shapes)
     left, right = tree.query(shapes, predicate="intersects")
-    pairs = (left < right)
+    pairs = left < right
     keep = np.ones(len(shapes), dtype=bool)
     for i, j in zip(left[pairs], right[pairs], strict=True):
         if not keep[i] or not keep[j]:
@@ -423,9 +507,11 @@ def _check_cell_overlaps(cells: gpd.GeoDataFrame, rows: np.ndarray, verdicts: _V
             keep[j] = False
             verdicts.reject_row(rows[j], rc.OVERLAPS_OTHER_CELL, f"lies entirely inside {other}")
         else:
-            verdicts.repair_row(rows[j], rc.OVERLAPS_OTHER_CELL,
-                                f"overlapped {other} by {overlap:.0f} m²; the overlap stays with "
-                            f"{ids[i]}")
+            verdicts.repair_row(
+                rows[j],
+                rc.OVERLAPS_OTHER_CELL,
+                f"overlapped {other} by {overlap:.0f} m²; the overlap stays with {ids[i]}",
+            )
     shapes = shapely.make_valid(shapes)
     cells = cells[keep].copy()
     cells.geometry = gpd.GeoSeries(shapes[keep], crs=metric, index=cells.index).to_crs(WGS84)
@@ -437,26 +523,39 @@ def _check_cell_overlaps(cells: gpd.GeoDataFrame, rows: np.ndarray, verdicts: _V
                 continue
             near = tree.query(gap.buffer(0.5), predicate="intersects")
             where = gpd.GeoSeries([gap.representative_point()], crs=metric).to_crs(WGS84).iloc[0]
-            report.warnings.append(RowIssue(
-                None, rc.GAP_BETWEEN_CELLS,
-                f"gap of {gap.area:.0f} m² at ({where.x:.6f}, {where.y:.6f}) between "
-                f"{', '.join(sorted(str(ids[k]) for k in near))}"))
+            report.warnings.append(
+                RowIssue(
+                    None,
+                    rc.GAP_BETWEEN_CELLS,
+                    f"gap of {gap.area:.0f} m² at ({where.x:.6f}, {where.y:.6f}) between "
+                    f"{', '.join(sorted(str(ids[k]) for k in near))}",
+                )
+            )
     return cells
 
 
 def _fill_report(report: LoadReport, verdicts: _Verdicts, frame: pd.DataFrame) -> None:
     rejected = np.flatnonzero(~verdicts.alive)
-    report.rejected = [RowIssue(int(i) + 1, str(verdicts.reason[i]), str(verdicts.detail[i]))
-                       for i in rejected]
+    report.rejected = [
+        RowIssue(int(i) + 1, str(verdicts.reason[i]), str(verdicts.detail[i])) for i in rejected
+    ]
     alive = verdicts.alive
     report.repaired = sorted(
         (RowIssue(int(i) + 1, r, str(d)) for i, r, d in verdicts.repairs if alive[i]),
-        key=lambda issue: (issue.row, issue.reason))
+        key=lambda issue: (issue.row, issue.reason),
+    )
     records = frame.iloc[rejected]
-    report.rejected_records = pd.DataFrame({
-        "row": rejected + 1,
-        "reason": verdicts.reason[rejected].astype(str),
-        "detail": verdicts.detail[rejected].astype(str),
-        "record": [json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in rec.items()},
-                              ensure_ascii=False) for rec in records.to_dict("records")],
-    })
+    report.rejected_records = pd.DataFrame(
+        {
+            "row": rejected + 1,
+            "reason": verdicts.reason[rejected].astype(str),
+            "detail": verdicts.detail[rejected].astype(str),
+            "record": [
+                json.dumps(
+                    {k: (None if pd.isna(v) else str(v)) for k, v in rec.items()},
+                    ensure_ascii=False,
+                )
+                for rec in records.to_dict("records")
+            ],
+        }
+    )

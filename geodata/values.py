@@ -8,8 +8,9 @@ import pandas as pd
 from geodata.schemas import FALSE_WORDS, TRUE_WORDS
 
 # Full-width digits and punctuation (common in Chinese input) to their ASCII forms.
-_FULL_WIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
-                            | {"\u3000": " ", "。": "."})
+_FULL_WIDTH = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " ", "。": "."}
+)
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -58,8 +59,16 @@ def parse_booleans(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 # Chinese date words to ISO separators: 2024年5月1日 22时13分05秒 -> 2024-5-1 22:13:05.
-_CHINESE_TIME = [("年", "-"), ("月", "-"), ("日", " "), ("号", " "), ("时", ":"), ("点", ":"),
-                 ("分", ":"), ("秒", "")]
+_CHINESE_TIME = [
+    ("年", "-"),
+    ("月", "-"),
+    ("日", " "),
+    ("号", " "),
+    ("时", ":"),
+    ("点", ":"),
+    ("分", ":"),
+    ("秒", ""),
+]
 
 
 def _from_digits(text: pd.Series) -> pd.Series:
@@ -93,7 +102,9 @@ def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]
     """
     out = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[ms, {timezone}]")
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert(timezone).astype(out.dtype), pd.Series(False, index=values.index)
+        return values.dt.tz_convert(timezone).astype(out.dtype), pd.Series(
+            False, index=values.index
+        )
     if pd.api.types.is_datetime64_dtype(values):
         local = values.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
         return local.astype(out.dtype), pd.Series(False, index=values.index)
@@ -106,7 +117,11 @@ def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]
     text = text.str.replace(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})", r"\1-\2-\3", regex=True)
     text = text.str.strip().str.rstrip(":").str.strip()
     digits = text.str.fullmatch(r"\d{8}|\d{10}|\d{12,14}").fillna(False).astype(bool) & ~excel
-    aware = text.str.contains(r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False).astype(bool)
+    aware = (
+        text.str.contains(r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+        .fillna(False)
+        .astype(bool)
+    )
     naive = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ms]")
     if digits.any():
         naive[digits] = _from_digits(text[digits])

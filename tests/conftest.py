@@ -34,9 +34,15 @@ def messy_incidents(n_good: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:
     glon, glat = chinacoords.wgs84_to_gcj02(lon, lat)
     times = pd.date_range("2026-10-01 08:00", periods=n_good, freq="7h")
     rows = [
-        {"接警单编号": f"J{i:04d}", "报警时间": t.strftime("%Y-%m-%d %H:%M:%S"),
-         "警情类别": "纠纷", "经度": f"{x:.8f}", "纬度": f"{y:.8f}", "地址": f"万户新村{i}幢",
-         "报警电话": f"1380000{i:04d}"}
+        {
+            "接警单编号": f"J{i:04d}",
+            "报警时间": t.strftime("%Y-%m-%d %H:%M:%S"),
+            "警情类别": "纠纷",
+            "经度": f"{x:.8f}",
+            "纬度": f"{y:.8f}",
+            "地址": f"万户新村{i}幢",
+            "报警电话": f"1380000{i:04d}",
+        }
         for i, (t, x, y) in enumerate(zip(times, glon, glat, strict=True))
     ]
     expect = [{"outcome": "accepted", "lon": x, "lat": y} for x, y in zip(lon, lat, strict=True)]

@@ -92,8 +92,10 @@ def test_inverse_is_exact_and_close_to_published_one_step(inverse, forward, poin
 
 # --- magnitudes and the box --------------------------------------------------------------------
 
-@pytest.mark.parametrize("point", [(116.404, 39.915), (121.4737, 31.2304)],
-                         ids=["beijing", "shanghai"])
+
+@pytest.mark.parametrize(
+    "point", [(116.404, 39.915), (121.4737, 31.2304)], ids=["beijing", "shanghai"]
+)
 def test_offsets_have_the_known_size(point):
     """GCJ-02 is a few hundred metres off WGS-84 in big cities, BD-09 about a kilometre."""
     assert 266 <= metres(*point, *wgs84_to_gcj02(*point)) <= 606
@@ -123,6 +125,7 @@ def test_in_china_box():
 
 
 # --- round trips -------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def china_sample():
@@ -169,6 +172,7 @@ def test_round_trip_just_inside_the_box_edges(there, back):
 
 # --- types, NaN and convert --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("func", FUNCTIONS, ids=lambda f: f.__name__)
 def test_scalars_give_floats_and_arrays_keep_their_shape(func):
     """Scalars give Python floats; array-likes broadcast to float64 arrays."""
@@ -191,8 +195,9 @@ def test_nan_in_gives_nan_out(func):
     assert all(np.isnan(func(np.nan, np.nan)))
 
 
-@pytest.mark.parametrize(("forward", "inverse", "source", "target"), PAIRS,
-                         ids=[f"{p[2]}-{p[3]}" for p in PAIRS])
+@pytest.mark.parametrize(
+    ("forward", "inverse", "source", "target"), PAIRS, ids=[f"{p[2]}-{p[3]}" for p in PAIRS]
+)
 def test_convert_dispatches_case_insensitively(forward, inverse, source, target):
     """convert() picks the matching function whatever the case; same system is identity."""
     point = (116.404, 39.915)
@@ -201,8 +206,9 @@ def test_convert_dispatches_case_insensitively(forward, inverse, source, target)
     assert convert(*point, source, source) == point
 
 
-@pytest.mark.parametrize(("source", "target", "bad"), [("utm", "wgs84", "utm"),
-                                                        ("wgs84", "WGS-84", "WGS-84")])
+@pytest.mark.parametrize(
+    ("source", "target", "bad"), [("utm", "wgs84", "utm"), ("wgs84", "WGS-84", "WGS-84")]
+)
 def test_convert_rejects_unknown_systems(source, target, bad):
     """Unknown names, as source or target, raise ValueError with the documented message."""
     message = f"unknown coordinate system '{bad}'; use wgs84, gcj02 or bd09"

@@ -14,8 +14,19 @@ from dashboard.cli import main
 
 def test_check_json_accounts_for_every_row(messy_csv, area_file, capsys):
     path, expect = messy_csv
-    status = main(["check", str(path), "--kind", "incidents", "--crs", "gcj02",
-                   "--area", str(area_file), "--json"])
+    status = main(
+        [
+            "check",
+            str(path),
+            "--kind",
+            "incidents",
+            "--crs",
+            "gcj02",
+            "--area",
+            str(area_file),
+            "--json",
+        ]
+    )
     data = json.loads(capsys.readouterr().out)
     assert status == 0
     assert data["rows_in"] == len(expect)
@@ -28,8 +39,20 @@ def test_check_json_accounts_for_every_row(messy_csv, area_file, capsys):
 def test_check_prints_a_table_and_writes_clean_rows(messy_csv, area_file, tmp_path, capsys):
     path, expect = messy_csv
     out = tmp_path / "clean.geojson"
-    status = main(["check", str(path), "--kind", "incidents", "--crs", "gcj02", "--out", str(out),
-                   "--area", str(area_file)])
+    status = main(
+        [
+            "check",
+            str(path),
+            "--kind",
+            "incidents",
+            "--crs",
+            "gcj02",
+            "--out",
+            str(out),
+            "--area",
+            str(area_file),
+        ]
+    )
     text = capsys.readouterr().out
     assert status == 0
     assert "rejected:unparseable_time" in text and "swapped_lon_lat" in text
@@ -38,12 +61,17 @@ def test_check_prints_a_table_and_writes_clean_rows(messy_csv, area_file, tmp_pa
     assert written.crs.to_epsg() == 4326
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["check", "nothing.csv", "--kind", "incidents"], "nothing.csv: file not found"),
-    (["check", "{csv}", "--kind", "incidents", "--crs", "EPSG:999999"],
-     "unknown coordinate system 'EPSG:999999'"),
-    (["check", "{notime}", "--kind", "incidents"], "no column for reported_at"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "nothing.csv", "--kind", "incidents"], "nothing.csv: file not found"),
+        (
+            ["check", "{csv}", "--kind", "incidents", "--crs", "EPSG:999999"],
+            "unknown coordinate system 'EPSG:999999'",
+        ),
+        (["check", "{notime}", "--kind", "incidents"], "no column for reported_at"),
+    ],
+)
 def test_user_errors_are_one_line_and_exit_2(messy_csv, tmp_path, capsys, args, message):
     path, _ = messy_csv
     notime = tmp_path / "notime.csv"
@@ -57,8 +85,17 @@ def test_user_errors_are_one_line_and_exit_2(messy_csv, tmp_path, capsys, args, 
 def test_ingest_twice(messy_csv, tmp_path, capsys):
     path, _ = messy_csv
     store = tmp_path / "s.gpkg"
-    args = ["ingest", str(path), "--kind", "incidents", "--crs", "gcj02", "--store", str(store),
-            "--json"]
+    args = [
+        "ingest",
+        str(path),
+        "--kind",
+        "incidents",
+        "--crs",
+        "gcj02",
+        "--store",
+        str(store),
+        "--json",
+    ]
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out)["ingest"]
     assert main(args) == 0
@@ -68,6 +105,10 @@ def test_ingest_twice(messy_csv, tmp_path, capsys):
 
 
 def test_console_script_runs():
-    done = subprocess.run([sys.executable, "-m", "dashboard.cli", "--help"], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "check" in done.stdout and "ingest" in done.stdout and "demo" in done.stdout

@@ -93,11 +93,15 @@ def test_xlsx(tmp_path):
 
 def _incidents_frame(n: int = 6) -> gpd.GeoDataFrame:
     lon, lat = true_points(n)
-    return gpd.GeoDataFrame({  # short headers, as a Shapefile allows no more than ten characters
-        "jjdbh": [f"A{i}" for i in range(n)],
-        "bjsj": pd.date_range("2026-01-01", periods=n, freq="D").strftime("%Y-%m-%d %H:%M"),
-        "bjlbdm": "盗窃",
-    }, geometry=shapely.points(lon, lat), crs=4326)
+    return gpd.GeoDataFrame(
+        {  # short headers, as a Shapefile allows no more than ten characters
+            "jjdbh": [f"A{i}" for i in range(n)],
+            "bjsj": pd.date_range("2026-01-01", periods=n, freq="D").strftime("%Y-%m-%d %H:%M"),
+            "bjlbdm": "盗窃",
+        },
+        geometry=shapely.points(lon, lat),
+        crs=4326,
+    )
 
 
 @pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".shp", ".zip"])
@@ -117,8 +121,9 @@ def test_vector_formats_round_trip(tmp_path, suffix):
     layer, report = read_layer(path, "incidents")
     assert report.accepted == len(frame) and report.ok
     assert list(layer.incident_id) == list(frame.jjdbh)
-    assert np.allclose(shapely.get_coordinates(layer.geometry.array),
-                       shapely.get_coordinates(frame.geometry.array))
+    assert np.allclose(
+        shapely.get_coordinates(layer.geometry.array), shapely.get_coordinates(frame.geometry.array)
+    )
 
 
 def test_geopackage_layer_choice(tmp_path):
@@ -156,8 +161,14 @@ def test_file_without_crs_is_an_error_unless_given(tmp_path):
 
 def test_projected_csv_without_crs_is_an_error(tmp_path):
     path = tmp_path / "xy.csv"
-    pd.DataFrame({"id": ["a", "b"], "time": ["2026-01-01", "2026-01-02"],
-                  "x": [1171154.0, 1160694.0], "y": [1859576.0, 1889888.0]}).to_csv(path)
+    pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "time": ["2026-01-01", "2026-01-02"],
+            "x": [1171154.0, 1160694.0],
+            "y": [1859576.0, 1889888.0],
+        }
+    ).to_csv(path)
     with pytest.raises(LayerError, match="coordinates look projected"):
         read_layer(path, "incidents")
 
@@ -191,14 +202,18 @@ def test_unknown_kind():
 
 def test_wkt_column_and_optional_field_repairs(tmp_path):
     path = tmp_path / "sites.csv"
-    pd.DataFrame({
-        "单位编号": ["S1", "S2", "S3"],
-        "单位名称": ["人民医院", "实验小学", "夜色酒吧"],
-        "类别": ["hospital", "school", "nightlife"],
-        "wkt": ["POINT (120.16 33.357)",
+    pd.DataFrame(
+        {
+            "单位编号": ["S1", "S2", "S3"],
+            "单位名称": ["人民医院", "实验小学", "夜色酒吧"],
+            "类别": ["hospital", "school", "nightlife"],
+            "wkt": [
+                "POINT (120.16 33.357)",
                 "POLYGON ((120.161 33.356, 120.162 33.356, 120.162 33.357, 120.161 33.356))",
-                "POINT (120.1 oops)"],
-    }).to_csv(path, index=False)
+                "POINT (120.1 oops)",
+            ],
+        }
+    ).to_csv(path, index=False)
     layer, report = read_layer(path, "key_sites")
     assert list(layer.site_id) == ["S1", "S2"]
     assert [g.geom_type for g in layer.geometry] == ["Point", "Polygon"]
@@ -207,26 +222,33 @@ def test_wkt_column_and_optional_field_repairs(tmp_path):
 
 def test_optional_values_that_cannot_be_read_are_blanked_and_reported(tmp_path):
     path = tmp_path / "rentals.csv"
-    pd.DataFrame({
-        "房屋编号": ["R1", "R2", "R3"],
-        "地址": ["万户新村1幢101室", "万户新村2幢", "万户新村3幢"],
-        "租住人数": ["3", "many", "１２"],
-        "是否群租": ["否", "是", "maybe"],
-        "最近检查日期": ["2026-05-01", "last spring", "2026/6/1"],
-        "经度": [120.160, 120.161, 120.162], "纬度": [33.356, 33.357, 33.358],
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "房屋编号": ["R1", "R2", "R3"],
+            "地址": ["万户新村1幢101室", "万户新村2幢", "万户新村3幢"],
+            "租住人数": ["3", "many", "１２"],
+            "是否群租": ["否", "是", "maybe"],
+            "最近检查日期": ["2026-05-01", "last spring", "2026/6/1"],
+            "经度": [120.160, 120.161, 120.162],
+            "纬度": [33.356, 33.357, 33.358],
+        }
+    ).to_csv(path, index=False)
     layer, report = read_layer(path, "rental_properties")
     assert report.accepted == 3
     assert list(layer.tenants.astype("Float64")) == [3, pd.NA, 12]
     assert list(layer.group_rental) == [False, True, pd.NA]
     assert layer.last_inspection.iloc[2] == pd.Timestamp("2026-06-01")
     assert sorted((i.row, i.reason) for i in report.repaired) == [
-        (2, "unparseable_number"), (2, "unparseable_time"), (3, "unparseable_yes_no")]
+        (2, "unparseable_number"),
+        (2, "unparseable_time"),
+        (3, "unparseable_yes_no"),
+    ]
 
 
 def _cells(polygons: list[shapely.Polygon]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"网格编号": [f"G{i + 1}" for i in range(len(polygons))]},
-                            geometry=polygons, crs=4326)
+    return gpd.GeoDataFrame(
+        {"网格编号": [f"G{i + 1}" for i in range(len(polygons))]}, geometry=polygons, crs=4326
+    )
 
 
 def test_grid_cells_invalid_overlapping_and_gaps(tmp_path):
@@ -236,8 +258,7 @@ def test_grid_cells_invalid_overlapping_and_gaps(tmp_path):
         shapely.box(x0, y0, x0 + d, y0 + d),
         shapely.box(x0 + d * 0.8, y0, x0 + 2 * d, y0 + d),  # overlaps G1 by a fifth
         # a bow-tie: self-intersecting, repaired into two triangles
-        shapely.Polygon([(x0, y0 + d), (x0 + d, y0 + 2 * d), (x0 + d, y0 + d),
-                         (x0, y0 + 2 * d)]),
+        shapely.Polygon([(x0, y0 + d), (x0 + d, y0 + 2 * d), (x0 + d, y0 + d), (x0, y0 + 2 * d)]),
         shapely.box(x0 + d, y0 + d, x0 + 2 * d, y0 + 2 * d),
         shapely.box(x0 + 0.2 * d, y0 + 0.2 * d, x0 + 0.5 * d, y0 + 0.5 * d),  # inside G1
         shapely.Point(x0, y0),  # not a polygon
@@ -247,9 +268,13 @@ def test_grid_cells_invalid_overlapping_and_gaps(tmp_path):
     layer, report = read_layer(path, "grid_cells")
     assert list(layer.grid_id) == ["G1", "G2", "G3", "G4"]
     assert {(i.row, i.reason) for i in report.rejected} == {
-        (5, "overlaps_other_cell"), (6, "wrong_geometry_type")}
+        (5, "overlaps_other_cell"),
+        (6, "wrong_geometry_type"),
+    }
     assert {(i.row, i.reason) for i in report.repaired} == {
-        (2, "overlaps_other_cell"), (3, "invalid_geometry")}
+        (2, "overlaps_other_cell"),
+        (3, "invalid_geometry"),
+    }
     metric = layer.to_crs(local_metric_crs(layer))
     assert metric.geometry.iloc[1].intersection(metric.geometry.iloc[0]).area < 1.0
     assert layer.geometry.is_valid.all()
@@ -257,8 +282,12 @@ def test_grid_cells_invalid_overlapping_and_gaps(tmp_path):
 
 def test_gap_between_grid_cells_is_reported(tmp_path):
     d = 0.002
-    ring = [shapely.box(120.16 + i * d, 33.356 + j * d, 120.16 + (i + 1) * d, 33.356 + (j + 1) * d)
-            for j in range(3) for i in range(3) if (i, j) != (1, 1)]
+    ring = [
+        shapely.box(120.16 + i * d, 33.356 + j * d, 120.16 + (i + 1) * d, 33.356 + (j + 1) * d)
+        for j in range(3)
+        for i in range(3)
+        if (i, j) != (1, 1)
+    ]
     path = tmp_path / "ring.gpkg"
     _cells(ring).to_file(path)
     layer, report = read_layer(path, "grid_cells")
@@ -270,11 +299,14 @@ def test_gap_between_grid_cells_is_reported(tmp_path):
 
 
 def test_swapped_coordinates_outside_china_are_found_by_the_bulk(tmp_path):
-    frame = pd.DataFrame({
-        "id": [f"c{i}" for i in range(6)], "date": ["2020-01-01"] * 6,
-        "lon": [-87.65, -87.66, -87.64, -87.70, 41.85, -87.62],
-        "lat": [41.77, 41.85, 41.88, 41.80, -87.63, 41.90],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(6)],
+            "date": ["2020-01-01"] * 6,
+            "lon": [-87.65, -87.66, -87.64, -87.70, 41.85, -87.62],
+            "lat": [41.77, 41.85, 41.88, 41.80, -87.63, 41.90],
+        }
+    )
     path = tmp_path / "chicago.csv"
     frame.to_csv(path, index=False)
     layer, report = read_layer(path, "incidents", timezone="America/Chicago")

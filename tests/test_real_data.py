@@ -15,8 +15,11 @@ pytestmark = pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data
 
 
 def test_chicago_shapefile_in_state_plane_feet_lands_in_the_right_place():
-    layer, report = read_layer(SHARED_DATA / "raw" / "chicago_carjackings_2020_shp", "incidents",
-                               timezone="America/Chicago")
+    layer, report = read_layer(
+        SHARED_DATA / "raw" / "chicago_carjackings_2020_shp",
+        "incidents",
+        timezone="America/Chicago",
+    )
     assert report.source_crs == "EPSG:3435"
     assert (report.rows_in, report.accepted) == (1412, 1412)
     # The file also carries the city's own WGS-84 coordinates: both must agree.
@@ -30,10 +33,14 @@ def test_chicago_shapefile_in_state_plane_feet_lands_in_the_right_place():
 
 
 def test_chicago_csv_and_shapefile_agree():
-    shp, _ = read_layer(SHARED_DATA / "raw" / "chicago_carjackings_2020_shp", "incidents",
-                        timezone="America/Chicago")
-    csv, report = read_layer(SHARED_DATA / "chicago_carjackings_2020.csv", "incidents",
-                             timezone="America/Chicago")
+    shp, _ = read_layer(
+        SHARED_DATA / "raw" / "chicago_carjackings_2020_shp",
+        "incidents",
+        timezone="America/Chicago",
+    )
+    csv, report = read_layer(
+        SHARED_DATA / "chicago_carjackings_2020.csv", "incidents", timezone="America/Chicago"
+    )
     assert report.accepted == 1412
     joined = shp.merge(csv[["incident_id", "reported_at", "geometry"]], on="incident_id")
     assert len(joined) == 1412
@@ -42,8 +49,9 @@ def test_chicago_csv_and_shapefile_agree():
 
 
 def test_san_francisco_csv_loads_with_its_duplicate_ids_reported():
-    layer, report = read_layer(SHARED_DATA / "sf_2012h2_incidents.csv", "incidents",
-                               timezone="America/Los_Angeles")
+    layer, report = read_layer(
+        SHARED_DATA / "sf_2012h2_incidents.csv", "incidents", timezone="America/Los_Angeles"
+    )
     assert report.rows_in == 10_153
     assert report.rows_in == report.accepted + len(report.rejected)
     # One incident number may carry several offences; the first is kept, the others reported.
@@ -57,8 +65,8 @@ def test_san_francisco_csv_loads_with_its_duplicate_ids_reported():
 def test_san_francisco_state_plane_columns_match_lon_lat():
     table = pd.read_csv(SHARED_DATA / "sf_2012h2_incidents.csv", nrows=500, dtype=str)
     from_feet, _ = read_layer_frame(table.drop(columns=["lon", "lat"]), crs="EPSG:2227")
-    x = table.lon.astype(float).to_numpy()[:len(from_feet)]
-    y = table.lat.astype(float).to_numpy()[:len(from_feet)]
+    x = table.lon.astype(float).to_numpy()[: len(from_feet)]
+    y = table.lat.astype(float).to_numpy()[: len(from_feet)]
     assert np.abs(shapely.get_x(from_feet.geometry.array) - x).max() < 2e-5
     assert np.abs(shapely.get_y(from_feet.geometry.array) - y).max() < 2e-5
 
@@ -72,8 +80,7 @@ def read_layer_frame(table: pd.DataFrame, **options):
 
 
 def test_shanghai_pois_from_a_chinese_web_map():
-    layer, report = read_layer(SHARED_DATA / "cn_shanghai_hospitals.csv", "key_sites",
-                               crs="gcj02")
+    layer, report = read_layer(SHARED_DATA / "cn_shanghai_hospitals.csv", "key_sites", crs="gcj02")
     assert report.accepted == 7513 and report.source_crs == "gcj02"
     assert "ids made from record numbers" in " ".join(report.notes)
     ruijin = layer[layer.name == "上海交通大学医学院附属瑞金医院"].geometry.iloc[0]
@@ -93,9 +100,11 @@ def test_shenzhen_districts_without_prj_need_a_crs():
 
 
 def test_chicago_beats_as_patrol_zones():
-    layer, report = read_layer(SHARED_DATA / "chicago_police_beats_2012layout.geojson",
-                               "patrol_zones")
+    layer, report = read_layer(
+        SHARED_DATA / "chicago_police_beats_2012layout.geojson", "patrol_zones"
+    )
     assert report.rows_in == 277
-    assert {(i.reason, layer_id) for i, layer_id in
-            zip(report.rejected, ["3100", "3100"], strict=True)} == {("duplicate_id", "3100")}
+    assert {
+        (i.reason, layer_id) for i, layer_id in zip(report.rejected, ["3100", "3100"], strict=True)
+    } == {("duplicate_id", "3100")}
     assert layer.zone_id.is_unique and len(layer) == 275

@@ -10,10 +10,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from geodata import LayerError, ReadError
-
 from dashboard.cli import load_commands
 from dashboard.cli.errors import UserError
+from geodata import LayerError, ReadError
 
 COMMAND_MODULES = [load_commands]
 
@@ -21,7 +20,8 @@ COMMAND_MODULES = [load_commands]
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``gridwatch`` command."""
     parser = argparse.ArgumentParser(
-        prog="gridwatch", description="gridwatch: grids, incidents, repeat alarms, patrol zones.")
+        prog="gridwatch", description="gridwatch: grids, incidents, repeat alarms, patrol zones."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for module in COMMAND_MODULES:
         module.register(commands)

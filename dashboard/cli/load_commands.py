@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dashboard.cli.errors import UserError
 from geodata import LAYER_KINDS, read_layer
 from geodata.schemas import DEFAULT_TIMEZONE
-
-from dashboard.cli.errors import UserError
 
 DEFAULT_STORE = Path.home() / ".gridwatch" / "demo.gpkg"
 
@@ -19,19 +18,34 @@ DEFAULT_STORE = Path.home() / ".gridwatch" / "demo.gpkg"
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="GeoJSON, GeoPackage, Shapefile (.shp/.zip/folder), CSV, XLSX")
     parser.add_argument("--kind", required=True, choices=LAYER_KINDS, help="which layer it is")
-    parser.add_argument("--crs", help="coordinates' CRS if the file states none or wrongly: "
-                        "gcj02, bd09, EPSG:4490, EPSG:4549...")
-    parser.add_argument("--area", help="polygon file of the jurisdiction; rows outside are rejected")
+    parser.add_argument(
+        "--crs",
+        help="coordinates' CRS if the file states none or wrongly: "
+        "gcj02, bd09, EPSG:4490, EPSG:4549...",
+    )
+    parser.add_argument(
+        "--area", help="polygon file of the jurisdiction; rows outside are rejected"
+    )
     parser.add_argument("--layer", help="layer of a GeoPackage or sheet of an XLSX file")
     parser.add_argument("--encoding", help="text encoding (default: UTF-8, else GB18030)")
-    parser.add_argument("--timezone", default=DEFAULT_TIMEZONE,
-                        help=f"time zone of times without an offset (default {DEFAULT_TIMEZONE})")
+    parser.add_argument(
+        "--timezone",
+        default=DEFAULT_TIMEZONE,
+        help=f"time zone of times without an offset (default {DEFAULT_TIMEZONE})",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _load(args: argparse.Namespace):
-    return read_layer(args.file, args.kind, crs=args.crs, area=args.area, layer=args.layer,
-                      encoding=args.encoding, timezone=args.timezone)
+    return read_layer(
+        args.file,
+        args.kind,
+        crs=args.crs,
+        area=args.area,
+        layer=args.layer,
+        encoding=args.encoding,
+        timezone=args.timezone,
+    )
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -52,12 +66,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     layer, report = _load(args)
     result = ingest(args.store, layer, report)
     if args.json:
-        print(json.dumps({"report": report.to_dict(), "ingest": result.to_dict()},
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"report": report.to_dict(), "ingest": result.to_dict()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         print(report.summary())
-        print(f"\n{args.store}: {result.added} rows added to {result.layer}, "
-              f"{result.already_stored} already stored, {result.quarantined} quarantined")
+        print(
+            f"\n{args.store}: {result.added} rows added to {result.layer}, "
+            f"{result.already_stored} already stored, {result.quarantined} quarantined"
+        )
         if result.columns_not_stored:
             print(f"columns not stored: {', '.join(result.columns_not_stored)}")
     return 0
@@ -84,8 +105,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"first run: generating the demo community into {store}")
         cmd_demo(argparse.Namespace(size="community", seed=0, no_planted=False, out=store))
     app = Path(__file__).parents[1] / "app.py"
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-               "--browser.gatherUsageStats", "false", "--", "--store", str(store)]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(args.port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--",
+        "--store",
+        str(store),
+    ]
     return subprocess.call(command)
 
 
@@ -105,8 +138,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--out", required=True, help="GeoPackage to write")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--size", choices=("community", "district", "city"), default="community")
-    demo.add_argument("--no-planted", action="store_true",
-                      help="no planted hotspots or repeat-alarm places (background only)")
+    demo.add_argument(
+        "--no-planted",
+        action="store_true",
+        help="no planted hotspots or repeat-alarm places (background only)",
+    )
     demo.set_defaults(run=cmd_demo)
 
     serve = commands.add_parser("serve", help="run the dashboard")
