@@ -106,7 +106,10 @@ def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write(frame: pd.DataFrame, path: Path, layer: str, *, append: bool) -> None:
+def _write(
+    frame: pd.DataFrame, path: Path, layer: str, *, append: bool, replace: bool = False
+) -> None:
+    """Write one layer to a GeoPackage: appended to, replacing, or added beside the others."""
     schema = SCHEMAS.get(layer)
     options: dict[str, object] = {}
     if isinstance(frame, gpd.GeoDataFrame):
@@ -115,6 +118,12 @@ def _write(frame: pd.DataFrame, path: Path, layer: str, *, append: bool) -> None
             types = set(frame.geom_type.dropna())
             geometry = types.pop() if len(types) == 1 else "Unknown"
         options = {"geometry_type": geometry, "promote_to_multi": geometry == "MultiPolygon"}
+    if replace:
+        options["layer_options"] = {"OVERWRITE": "YES"}
+    if not path.exists():
+        # GeoPackage 1.3 rather than GDAL's default 1.4: the widest choice of readers (QGIS on
+        # an older GDAL, GDAL's own validator) accepts it, and gridwatch needs nothing from 1.4.
+        options["dataset_options"] = {"VERSION": "1.3"}
     pyogrio.write_dataframe(
         _for_file(frame), path, layer=layer, driver="GPKG", append=append, **options
     )
@@ -126,17 +135,7 @@ def write_layers(path: str | Path, layers: dict[str, pd.DataFrame]) -> None:
     existing = store_layers(path)
     with _replacing(path) as scratch:
         for name, frame in layers.items():
-            if name in existing:
-                pyogrio.write_dataframe(
-                    _for_file(frame.iloc[:0]),
-                    scratch,
-                    layer=name,
-                    driver="GPKG",
-                    layer_options={"OVERWRITE": "YES"},
-                )
-                _write(frame, scratch, name, append=True)
-            else:
-                _write(frame, scratch, name, append=False)
+            _write(frame, scratch, name, append=False, replace=name in existing)
 
 
 def export_layer(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:

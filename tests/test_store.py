@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 
 from geodata import read_layer
 from geodata.store import QUARANTINE, ingest, read_store, store_layers, write_layers
@@ -90,3 +94,29 @@ def test_write_layers_replaces_a_layer_and_keeps_the_others(messy_csv, tmp_path)
 def test_read_store_names_missing_layers(tmp_path):
     with pytest.raises(ValueError, match="the file does not exist"):
         read_store(tmp_path / "none.gpkg", "incidents")
+
+
+VALIDATOR = Path("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py")
+
+
+@pytest.mark.skipif(not VALIDATOR.exists(), reason="Debian's python3-gdal is not installed")
+def test_store_passes_gdal_geopackage_validator(messy_csv, tmp_path):
+    path, _ = messy_csv
+    store = tmp_path / "store.gpkg"
+    layer, report = read_layer(path, "incidents", crs="gcj02")
+    ingest(store, layer.iloc[:20], report)
+    ingest(store, layer, report)  # appends, and adds nothing new to quarantine
+    write_layers(store, {"incidents": layer.iloc[:5], "key_sites": _sites()})
+    done = subprocess.run(
+        ["/usr/bin/python3", str(VALIDATOR), str(store)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert store_layers(store) == {"incidents": 5, QUARANTINE: len(report.rejected), "key_sites": 2}
+
+
+def _sites() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"site_id": ["S1", "S2"], "name": ["医院", "学校"], "category": ["hospital", "school"]},
+        geometry=[shapely.Point(120.16, 33.357), shapely.box(120.161, 33.356, 120.162, 33.357)],
+        crs=4326,
+    )
