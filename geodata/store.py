@@ -206,6 +206,9 @@ def restore_types(
             out[f.name] = stamps.dt.tz_convert(timezone).astype(f"datetime64[ms, {timezone}]")
         elif f.type == DATE:
             out[f.name] = pd.to_datetime(col).astype("datetime64[ms]")
+    for name in out.columns:  # times of layers without a schema (demo_truth) too
+        if isinstance(out[name].dtype, pd.DatetimeTZDtype):
+            out[name] = out[name].dt.tz_convert(timezone)
     if isinstance(out, gpd.GeoDataFrame) and out.geometry.name != "geometry":
         out = out.rename_geometry("geometry")
     return out
