@@ -4,6 +4,7 @@ with a reason, and the accepted rows become a clean GeoDataFrame in EPSG:4326.""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -47,6 +48,15 @@ class LayerError(ValueError):
     """A file that cannot be loaded as the layer asked for; one sentence for the user."""
 
 
+# A finding's detail: one text for every row, or a function giving the text of each flagged row
+# (called with their positions only, so that clean rows of a large file cost nothing).
+Detail = str | Callable[[np.ndarray], Sequence[str]]
+
+
+def _details(detail: Detail, rows: np.ndarray) -> list[str]:
+    return [detail] * len(rows) if isinstance(detail, str) else list(detail(rows))
+
+
 class _Verdicts:
     """The running verdict on each row: the first rejection wins, repairs accumulate."""
 
@@ -59,15 +69,18 @@ class _Verdicts:
     def alive(self) -> np.ndarray:
         return pd.isna(self.reason)
 
-    def reject(self, mask: np.ndarray | pd.Series, reason: str, detail: object = "") -> None:
-        rows = np.asarray(mask, dtype=bool) & self.alive
-        self.reason[rows] = reason
-        self.detail[rows] = np.asarray(detail, dtype=object)[rows] if _is_array(detail) else detail
-
-    def repair(self, mask: np.ndarray | pd.Series, reason: str, detail: object = "") -> None:
+    def reject(self, mask: np.ndarray | pd.Series, reason: str, detail: Detail = "") -> None:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool) & self.alive)
-        details = np.asarray(detail, dtype=object) if _is_array(detail) else None
-        self.repairs += [(i, reason, details[i] if details is not None else detail) for i in rows]
+        if len(rows):
+            self.reason[rows] = reason
+            self.detail[rows] = np.asarray(_details(detail, rows), dtype=object)
+
+    def repair(self, mask: np.ndarray | pd.Series, reason: str, detail: Detail = "") -> None:
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool) & self.alive)
+        if len(rows):
+            self.repairs += list(
+                zip(rows, [reason] * len(rows), _details(detail, rows), strict=True)
+            )
 
     def reject_row(self, row: int, reason: str, detail: str = "") -> None:
         if self.alive[row]:
@@ -76,10 +89,6 @@ class _Verdicts:
     def repair_row(self, row: int, reason: str, detail: str = "") -> None:
         if self.alive[row]:
             self.repairs.append((row, reason, detail))
-
-
-def _is_array(value: object) -> bool:
-    return isinstance(value, (np.ndarray, pd.Series, list))
 
 
 def _fmt(x: float, y: float) -> str:
@@ -223,12 +232,13 @@ def _geometry(
     x, bad_x = parse_numbers(raw.frame[coords["lon"]])
     y, bad_y = parse_numbers(raw.frame[coords["lat"]])
     x, y = x.to_numpy(), y.to_numpy()
+    lon_text, lat_text = raw.frame[coords["lon"]], raw.frame[coords["lat"]]
     verdicts.reject(
         bad_x | bad_y,
         rc.UNPARSEABLE_NUMBER,
-        [
-            f"{coords['lon']}={a!r}, {coords['lat']}={b!r}"
-            for a, b in zip(raw.frame[coords["lon"]], raw.frame[coords["lat"]], strict=True)
+        lambda rows: [
+            f"{coords['lon']}={lon_text.iloc[i]!r}, {coords['lat']}={lat_text.iloc[i]!r}"
+            for i in rows
         ],
     )
     verdicts.reject(np.isnan(x) | np.isnan(y), rc.MISSING_COORDINATES)
@@ -291,7 +301,7 @@ def _checked_points(
     verdicts.repair(
         swap,
         rc.SWAPPED_LON_LAT,
-        [f"{_fmt(a, b)} read as {_fmt(b, a)}" for a, b in zip(x, y, strict=True)],
+        lambda rows: [f"{_fmt(x[i], y[i])} read as {_fmt(y[i], x[i])}" for i in rows],
     )
     x, y = np.where(swap, y, x), np.where(swap, x, y)
     lon, lat = to_wgs84_xy(x, y, source)
@@ -299,7 +309,7 @@ def _checked_points(
     verdicts.reject(
         bad,
         rc.COORDINATES_OUT_OF_RANGE,
-        [f"{_fmt(a, b)} is not a place in {source.name}" for a, b in zip(x, y, strict=True)],
+        lambda rows: [f"{_fmt(x[i], y[i])} is not a place in {source.name}" for i in rows],
     )
     return np.where(bad, np.nan, lon), np.where(bad, np.nan, lat)
 
@@ -319,7 +329,7 @@ def _check_shapes(
     verdicts.reject(
         ~allowed,
         rc.WRONG_GEOMETRY_TYPE,
-        [f"{t} where {schema.kind} needs {schema.geometry}" for t in names],
+        lambda rows: [f"{names[i]} where {schema.kind} needs {schema.geometry}" for i in rows],
     )
     multi_points = (type_ids == 4) & verdicts.alive
     if multi_points.any():  # exports often wrap single points as MultiPoint
@@ -334,11 +344,11 @@ def _check_shapes(
         fixed = _make_valid_polygons(geoms[invalid])
         fixable = np.zeros(len(geoms), dtype=bool)
         fixable[invalid] = ~shapely.is_empty(fixed)
-        verdicts.reject(invalid & ~fixable, rc.INVALID_GEOMETRY, reasons)
+        verdicts.reject(invalid & ~fixable, rc.INVALID_GEOMETRY, lambda rows: reasons[rows])
         verdicts.repair(
             fixable,
             rc.INVALID_GEOMETRY,
-            np.char.add(reasons.astype(str), "; repaired with make_valid"),
+            lambda rows: [f"{reasons[i]}; repaired with make_valid" for i in rows],
         )
         geoms = geoms.copy()
         geoms[invalid] = np.where(fixable[invalid], fixed, None)
@@ -387,11 +397,16 @@ def _typed_column(
     """Read one column as its schema type; bad values reject the row if required, else blank."""
 
     def flag(bad: pd.Series, reason: str) -> None:
-        shown = [f"{header}={v!r}" for v in values]
         if required:
-            verdicts.reject(bad.to_numpy(), reason, shown)
+            verdicts.reject(
+                bad.to_numpy(), reason, lambda rows: [f"{header}={values.iloc[i]!r}" for i in rows]
+            )
         else:
-            verdicts.repair(bad.to_numpy(), reason, [f"{s}; left empty" for s in shown])
+            verdicts.repair(
+                bad.to_numpy(),
+                reason,
+                lambda rows: [f"{header}={values.iloc[i]!r}; left empty" for i in rows],
+            )
 
     if type_ in (ID, STRING):
         out = as_text(values)
@@ -431,22 +446,28 @@ def _check_area(geometry: gpd.GeoSeries, area: shapely.Geometry, verdicts: _Verd
     verdicts.reject(
         ~inside,
         rc.OUTSIDE_AREA,
-        [
-            f"{g.x:.6f}, {g.y:.6f}" if g is not None and g.geom_type == "Point" else ""
-            for g in geoms
+        lambda rows: [
+            f"{geoms[i].x:.6f}, {geoms[i].y:.6f}" if geoms[i].geom_type == "Point" else ""
+            for i in rows
         ],
     )
 
 
 def _check_duplicate_ids(ids: pd.Series, verdicts: _Verdicts) -> None:
-    alive = pd.Series(verdicts.alive, index=ids.index)
-    live_ids = ids[alive & ids.notna()]
-    dup = live_ids.duplicated(keep="first")
-    first_row = {v: i + 1 for i, v in reversed(list(enumerate(ids))) if alive.iloc[i]}
+    """Reject every later row carrying an id an earlier, accepted row already has."""
+    values = ids.to_numpy(dtype=object)
+    live = np.flatnonzero(verdicts.alive & ids.notna().to_numpy())
+    live_ids = pd.Series(values[live])
+    dup = live_ids.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return
+    first = dict(zip(live_ids[~dup], live[~dup] + 1, strict=True))
     mask = np.zeros(len(ids), dtype=bool)
-    mask[ids.index.get_indexer(dup[dup].index)] = True
+    mask[live[dup]] = True
     verdicts.reject(
-        mask, rc.DUPLICATE_ID, [f"id {v} already in row {first_row.get(v, '?')}" for v in ids]
+        mask,
+        rc.DUPLICATE_ID,
+        lambda rows: [f"id {values[i]} already in row {first[values[i]]}" for i in rows],
     )
 
 
@@ -479,9 +500,13 @@ def _check_duplicate_incidents(
     first.index = key.index
     mask = np.zeros(len(alive), dtype=bool)
     mask[key.index[dup]] = True
-    details = np.full(len(alive), "", dtype=object)
-    details[key.index[dup]] = [f"same call as row {int(r) + 1}" for r in first[dup]]
-    verdicts.reject(mask, rc.DUPLICATE_RECORD, details)
+    first_of = first.to_numpy()
+    position = {i: p for p, i in enumerate(key.index)}
+    verdicts.reject(
+        mask,
+        rc.DUPLICATE_RECORD,
+        lambda rows: [f"same call as row {int(first_of[position[i]]) + 1}" for i in rows],
+    )
 
 
 def _check_cell_overlaps(
