@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 from conftest import AREA, messy_incidents, true_points
@@ -312,3 +313,35 @@ def test_swapped_coordinates_outside_china_are_found_by_the_bulk(tmp_path):
     layer, report = read_layer(path, "incidents", timezone="America/Chicago")
     assert [(i.row, i.reason) for i in report.repaired] == [(5, "swapped_lon_lat")]
     assert layer.geometry.iloc[4].x == pytest.approx(-87.63)
+
+
+@pytest.mark.parametrize("crs", ["gcj02", "bd09", "EPSG:4490", "EPSG:4549", "EPSG:32651"])
+def test_each_coordinate_system_of_a_csv_lands_within_a_centimetre(tmp_path, crs):
+    from geodata.chinacoords import convert
+    from geodata.crs import parse_crs
+
+    lon, lat = true_points(50)
+    source = parse_crs(crs)
+    if source.web_map:
+        x, y = convert(lon, lat, "wgs84", source.web_map)
+    else:
+        x, y = pyproj.Transformer.from_crs(4326, source.crs, always_xy=True).transform(lon, lat)
+    path = tmp_path / "points.csv"
+    pd.DataFrame({"jjdbh": range(50), "bjsj": "2026-01-01 10:00", "x": x, "y": y}).to_csv(
+        path, index=False
+    )
+    layer, report = read_layer(path, "incidents", crs=crs)
+    assert report.accepted == 50 and report.ok
+    assert _distance_m(layer, lon, lat).max() < 0.01
+
+
+def test_polygon_that_collapses_to_a_line_is_rejected(tmp_path):
+    line_like = shapely.Polygon([(120.16, 33.356), (120.161, 33.357), (120.162, 33.358)])
+    cells = _cells([shapely.box(120.16, 33.356, 120.161, 33.357), line_like])
+    path = tmp_path / "cells.geojson"
+    cells.to_file(path)
+    layer, report = read_layer(path, "grid_cells")
+    assert list(layer.grid_id) == ["G1"]
+    [issue] = report.rejected
+    assert (issue.row, issue.reason) == (2, "invalid_geometry")
+    assert "Too few points" in issue.detail or "Self-intersection" in issue.detail
