@@ -10,11 +10,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from dashboard.cli import hotspot_commands, incident_commands, load_commands
+from dashboard.cli import hotspot_commands, incident_commands, load_commands, zone_commands
 from dashboard.cli.errors import UserError
 from geodata import LayerError, ReadError
 
-COMMAND_MODULES = [load_commands, hotspot_commands, incident_commands]
+COMMAND_MODULES = [load_commands, zone_commands, hotspot_commands, incident_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
