@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -96,30 +96,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the Streamlit dashboard on a store (the demo community when none is given)."""
-    store = Path(args.store) if args.store else DEFAULT_STORE
-    if not store.exists():
-        if args.store:
-            raise UserError(f"{store}: store not found")
-        print(f"first run: generating the demo community into {store}")
-        cmd_demo(argparse.Namespace(size="community", seed=0, no_planted=False, out=store))
+# Streamlit options the dashboard needs, passed on the command line so that they hold whatever
+# the working directory: static serving for the offline map files, no usage statistics (the one
+# request Streamlit itself sends outside), the dark command-room theme, no developer menu, no
+# watching of source files (a running dashboard is not being edited).
+STREAMLIT_OPTIONS = {
+    "server.enableStaticServing": "true",
+    "browser.gatherUsageStats": "false",
+    "theme.base": "dark",
+    "client.toolbarMode": "viewer",
+    "server.fileWatcherType": "none",
+}
+
+
+def serve_command(store: Path, port: int) -> list[str]:
+    """Return the command line that runs the dashboard on ``store`` at ``port``."""
     app = Path(__file__).parents[1] / "app.py"
-    command = [
+    options = [item for name, value in STREAMLIT_OPTIONS.items() for item in (f"--{name}", value)]
+    return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
         str(app),
         "--server.port",
-        str(args.port),
-        "--browser.gatherUsageStats",
-        "false",
+        str(port),
+        *options,
         "--",
         "--store",
-        str(store),
+        str(store.resolve()),
     ]
-    return subprocess.call(command)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the Streamlit dashboard on a store (the demo community when none is given)."""
+    from dashboard.assets import install_assets
+
+    store = Path(args.store) if args.store else DEFAULT_STORE
+    if not store.exists():
+        if args.store:
+            raise UserError(f"{store}: store not found")
+        print(f"first run: generating the demo community into {store}")
+        cmd_demo(argparse.Namespace(size="community", seed=0, no_planted=False, out=store))
+    copied = install_assets()  # before Streamlit starts: its file watcher would see the copies
+    if copied:
+        print(f"offline map files: {len(copied)} copied into dashboard/static/vendor", flush=True)
+    command = serve_command(store, args.port)
+    # Become Streamlit, so that a stop signal (Ctrl-C, a service manager) reaches it directly.
+    os.execv(command[0], command)
+    return 0  # not reached
 
 
 def register(commands: argparse._SubParsersAction) -> None:
