@@ -208,6 +208,8 @@ def test_serve_command_serves_static_files_offline(tmp_path):
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("dashboard/app.py")
     assert options["--server.enableStaticServing"] == "true"
     assert options["--browser.gatherUsageStats"] == "false"
+    # no banner: printing it makes a headless Streamlit look its external IP up on the internet
+    assert options["--logger.hideWelcomeMessage"] == "true"
     assert options["--server.port"] == "8600"
     assert command[-2:] == ["--store", str((tmp_path / "s.gpkg").resolve())]
 

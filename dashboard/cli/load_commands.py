@@ -99,10 +99,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # Streamlit options the dashboard needs, passed on the command line so that they hold whatever
 # the working directory: static serving for the offline map files, no usage statistics (the one
 # request Streamlit itself sends outside), the dark command-room theme, no developer menu, no
-# watching of source files (a running dashboard is not being edited).
+# watching of source files (a running dashboard is not being edited), and no welcome banner:
+# on a headless server Streamlit looks its external IP up on the internet to print it.
 STREAMLIT_OPTIONS = {
     "server.enableStaticServing": "true",
     "browser.gatherUsageStats": "false",
+    "logger.hideWelcomeMessage": "true",
     "theme.base": "dark",
     "client.toolbarMode": "viewer",
     "server.fileWatcherType": "none",
@@ -142,6 +144,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if copied:
         print(f"offline map files: {len(copied)} copied into dashboard/static/vendor", flush=True)
     command = serve_command(store, args.port)
+    print(f"gridwatch dashboard on {store}: http://localhost:{args.port}/", flush=True)
     # Become Streamlit, so that a stop signal (Ctrl-C, a service manager) reaches it directly.
     os.execv(command[0], command)
     return 0  # not reached
