@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from dashboard.cli.errors import UserError
+from dashboard.cli.inputs import read_input
 from geodata.schemas import DEFAULT_TIMEZONE
 
 _METHODS = ("counts", "rate", "kde", "gistar", "emerging", "naive")
@@ -59,23 +59,9 @@ def _add_input_options(parser: argparse.ArgumentParser, *, cells: bool = True) -
 
 
 def _read_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
-    from geodata import read_layer
-    from geodata.store import read_store
-
     if bool(args.incidents) == bool(args.store):
         raise UserError("give either --incidents FILE or --store STORE.gpkg")
-    if args.store:
-        incidents = read_store(args.store, "incidents", timezone=args.timezone)
-    else:
-        incidents, report = read_layer(
-            args.incidents, "incidents", crs=args.crs, timezone=args.timezone
-        )
-        if report.rejected:
-            print(
-                f"{args.incidents}: {report.accepted} of {report.rows_in} rows used, "
-                f"{len(report.rejected)} rejected (see gridwatch check)",
-                file=sys.stderr,
-            )
+    incidents = read_input(args, "incidents", args.incidents)
     from incidents._hotspot_common import between
 
     if len(incidents) and (args.since or args.until):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.cli.errors import UserError
+from dashboard.cli.inputs import read_input
 from geodata.schemas import DEFAULT_TIMEZONE
 
 _SHOWN = 20  # rows of the table printed; --out holds them all
@@ -44,22 +44,8 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
 
 def _read(args: argparse.Namespace, kind: str, path: str | None) -> gpd.GeoDataFrame:
     """One layer from its file, else from the store."""
-    from geodata import read_layer
-    from geodata.store import read_store
-
-    if path:
-        layer, report = read_layer(path, kind, crs=args.crs, timezone=args.timezone)
-        if report.rejected:
-            print(
-                f"{path}: {report.accepted} of {report.rows_in} rows used, "
-                f"{len(report.rejected)} rejected (see gridwatch check)",
-                file=sys.stderr,
-            )
-        return layer
-    if args.store:
-        return read_store(args.store, kind, timezone=args.timezone)
     option = {"incidents": "--incidents", "grid_cells": "--cells", "patrol_zones": "--zones"}[kind]
-    raise UserError(f"give {option} FILE or --store STORE.gpkg")
+    return read_input(args, kind, path, missing=f"give {option} FILE or --store STORE.gpkg")
 
 
 def _write(frame: pd.DataFrame, path: str, layer: str) -> None:

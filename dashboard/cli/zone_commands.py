@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.cli.errors import UserError
+from dashboard.cli.inputs import read_input
 
 _PLAN_LAYERS = ("devices", "rental_properties", "key_sites")
 
@@ -34,34 +35,22 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
 def _read(
     args: argparse.Namespace, kind: str, *, layer: str | None = None, required: bool = True
 ) -> gpd.GeoDataFrame | None:
-    """One layer from the store or from its plain file."""
-    from geodata import read_layer
-    from geodata.store import read_store, store_layers
-
-    if args.store:
-        name = layer or kind
-        if name not in store_layers(args.store):
-            if required:
-                raise UserError(f"{args.store}: the store has no {name} layer; ingest one first")
-            return None
-        return read_store(args.store, name)
-    path = {
-        "grid_cells": args.cells,
-        "incidents": args.incidents,
-        "patrol_zones": args.zones,
-        "devices": getattr(args, "devices", None),
-    }.get(kind)
-    if path is None:
-        if required:
-            option = {
-                "grid_cells": "--cells",
-                "incidents": "--incidents",
-                "patrol_zones": "--zones",
-            }.get(kind, kind)
-            raise UserError(f"give --store, or {option} FILE")
-        return None
-    frame, _ = read_layer(path, kind, crs=args.crs)
-    return frame
+    """One layer from its plain file, else from the store."""
+    options = {
+        "grid_cells": "cells",
+        "incidents": "incidents",
+        "patrol_zones": "zones",
+        "devices": "devices",
+    }
+    path = getattr(args, options[kind], None) if kind in options else None
+    return read_input(
+        args,
+        kind,
+        path,
+        layer=layer,
+        required=required,
+        missing=f"give --store, or --{options.get(kind, kind)} FILE",
+    )
 
 
 def _cells(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, list[str]]:
