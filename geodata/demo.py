@@ -1,7 +1,8 @@
 """Deterministic demo community for gridwatch, modelled on Wanhu Xincun (万户新村, Yancheng).
 
 It feeds the dashboard out of the box and gives tests a known truth: the repeat-alarm places and
-hotspots planted in the incidents are listed in ``demo_truth``.
+hotspots planted in the incidents, and the key sites that draw everyday calls around them (bars,
+markets, schools and hospitals), are listed in ``demo_truth``.
 """
 
 from __future__ import annotations
@@ -52,10 +53,12 @@ class _Size:
 
 
 SIZES: dict[str, _Size] = {
-    "community": _Size(4, 3, 1, 0.72, 5_000, 4, "万户新村", "320902"),
+    # 0.15 recorded incidents per resident a year, as Xuzhou's 110 (1.3M valid calls in 2017 for
+    # ~8.8M people) and Hefei's (1.0M calls attended by officers in 2018 for ~8.1M people, 0.12).
+    "community": _Size(4, 3, 1, 0.72, 2_250, 4, "万户新村", "320902"),
     "district": _Size(21, 20, 20, 20.0, 200_000, 14, "亭湖区", "320902"),
     "city": _Size(105, 80, 400, 400.0, 2_000_000, 40, "盐城市", "320900"),
-}
+}  # district and city are benchmark sizes, busier per resident than the community
 _BASE_AREA_KM2 = 0.72  # counts below are for the community and scale with area
 _POPULATION, _FLOATING = 15_000, 2_805
 _RESIDENTS_PER_RENTAL = 25
@@ -196,22 +199,27 @@ def make_demo(
     Parameters
     ----------
     size
-        ``"community"`` (0.72 km², 11 grid cells, ~5,000 incidents a year), ``"district"``
+        ``"community"`` (0.72 km², 11 grid cells, 2,250 incidents a year), ``"district"``
         (~20 km², ~400 cells, ~200,000 incidents) or ``"city"`` (~400 km², ~8,000 cells,
         ~2,000,000 incidents, for benchmarks).
     seed
         Seed of ``numpy.random.default_rng``; the same arguments always give the same layers.
     planted
         Plant repeat-alarm places and hotspots in the incidents. Without them the incidents are
-        background only (the same background as with them) and ``demo_truth`` is empty.
+        background only (the same background as with them) and ``demo_truth`` lists only the
+        busy key sites.
 
     Returns
     -------
     dict[str, geopandas.GeoDataFrame]
         The layers ``grid_cells``, ``rental_properties``, ``key_sites``, ``incidents``,
         ``patrol_zones``, ``devices`` and ``responders`` with the columns of
-        :data:`geodata.schemas.SCHEMAS`, plus ``demo_truth`` (one point per planted place, with
-        ``incident_ids`` naming its incidents), all in EPSG:4326.
+        :data:`geodata.schemas.SCHEMAS`, plus ``demo_truth``, all in EPSG:4326: one point per
+        planted hotspot (kind ``hotspot``, ids ``HS…``) and repeat-alarm place (``repeat_place``,
+        ``RP…``), then one per key site around which the background gathers calls (bars at
+        night, markets on market days, fraud near schools and hospitals: ``busy_site``,
+        ``BS…``), each with ``incident_ids`` naming its incidents and ``radius_m`` holding 90%
+        of a cluster's calls (a repeat place's: its planted jitter).
     """
     if size not in SIZES:
         raise ValueError(f"unknown demo size {size!r}; use one of: {', '.join(SIZES)}")
@@ -232,8 +240,13 @@ def make_demo(
     events = _background(lat, cells, bld, sites, clock, n_background, rng["background"])
     if planted:
         events = _concat(events, _planted(lat, plan, clock, rng["planted"]))
-    incidents, ids_by_source = _incidents(
-        lat, events, len(plan.kind) if planted else 0, spec.area_code, rng["incidents"]
+    # Truth rows: the planted places, then the key sites that drew everyday calls.
+    n_planted = len(plan.kind) if planted else 0
+    truth_of = np.where(
+        events.source >= 0, events.source, np.where(events.site >= 0, n_planted + events.site, -1)
+    )
+    incidents, ids_by_truth = _incidents(
+        lat, events, truth_of, n_planted + len(sites.u), spec.area_code, rng["incidents"]
     )
     layers = {
         "grid_cells": cells.frame,
@@ -243,7 +256,7 @@ def make_demo(
         "patrol_zones": _patrol_zones(lat, cells, sites, zone_of_cell, spec),
         "devices": _devices(lat, sites, scale, rng["devices"]),
         "responders": _responders(lat, cells, bld, sites, zone_of_cell, scale, rng["responders"]),
-        "demo_truth": _truth(lat, plan, events, ids_by_source, planted),
+        "demo_truth": _truth(lat, plan, sites, events, truth_of, ids_by_truth, n_planted),
     }
     return layers
 
@@ -996,6 +1009,7 @@ class _Events:
     address: np.ndarray
     phone: np.ndarray
     source: np.ndarray  # index of the planted place or hotspot, -1 for background
+    site: np.ndarray  # index of the key site that drew a background call, -1 for none
 
 
 def _concat(*parts: _Events) -> _Events:
@@ -1027,7 +1041,7 @@ def _background(
     pub_u, pub_v = _in_quads(lat.quads, rng.choice(len(pop), n_public, p=pop), rng)
     # Around sites: bars at night, markets on market days (逢二逢七), fraud near schools and
     # hospitals during the day.
-    site_parts = []
+    site_parts, drawn_by = [], [np.full(n_home + n_public, -1)]
     for cats, count, sigma in [
         (("nightlife",), n_night, 50.0),
         (("market",), n_market, 40.0),
@@ -1035,6 +1049,7 @@ def _background(
     ]:
         s = rng.choice(np.flatnonzero(np.isin(sites.category, cats)), count)
         site_parts.append(_around(lat, rng, sites.u[s], sites.v[s], sigma))
+        drawn_by.append(s)
     u = np.concatenate([home_u, pub_u] + [p[0] for p in site_parts])
     v = np.concatenate([home_v, pub_v] + [p[1] for p in site_parts])
     address = np.concatenate([home_address, _street_address(lat, u[n_home:], v[n_home:])])
@@ -1067,7 +1082,7 @@ def _background(
     pool = _phones(rng, max(5, n // 12))
     w = 1 / np.arange(1, len(pool) + 1) ** 0.7
     phone[frequent] = pool[rng.choice(len(pool), frequent.sum(), p=w / w.sum())]
-    return _Events(u, v, ms, category, address, phone, np.full(n, -1))
+    return _Events(u, v, ms, category, address, phone, np.full(n, -1), np.concatenate(drawn_by))
 
 
 @dataclass
@@ -1162,9 +1177,11 @@ def _plan(
         u=np.concatenate([hot_u, cand_u[places]]),
         v=np.concatenate([hot_v, cand_v[places]]),
         counts=np.concatenate(
-            [rng.integers(90, 160, n_hot), 3 + np.minimum(rng.poisson(2.5, n_rep), 9)]
+            [rng.integers(110, 170, n_hot), 3 + np.minimum(rng.poisson(2.5, n_rep), 9)]
         ),
-        sigma=np.concatenate([rng.uniform(40, 80, n_hot), np.full(n_rep, 15.0)]),
+        # Hotspots a count map can show: ~half their calls within 60 m, at least 1.5 times the
+        # community's density within 100 m of the centre, even in a quiet street.
+        sigma=np.concatenate([rng.uniform(30, 60, n_hot), np.full(n_rep, 15.0)]),
         address=np.concatenate([np.full(n_hot, "", dtype=object), cand_address[places]]),
         theme=np.concatenate([hot_theme, rep_theme]),
         night=np.arange(n_hot + n_rep) < len(night),
@@ -1213,6 +1230,7 @@ def _planted(lat: _Lattice, plan: _Plan, clock: _Clock, rng: np.random.Generator
             _street_address(lat, u, v),
             _phones(rng, n),
             src,
+            np.full(n, -1),
         )
     ]
     # Repeat places: 3-12 calls at one spot within 30 days (days 0-27 after the first call, any
@@ -1237,21 +1255,27 @@ def _planted(lat: _Lattice, plan: _Plan, clock: _Clock, rng: np.random.Generator
             dtype=object,
         )
         phone = np.where(rng.random(n) < 0.7, _phones(rng, 1)[0], _phones(rng, n))
-        parts.append(_Events(u, v, ms, category, address, phone, np.full(n, k)))
+        parts.append(_Events(u, v, ms, category, address, phone, np.full(n, k), np.full(n, -1)))
     return _concat(*parts)
 
 
 def _groups(source: np.ndarray, n: int) -> list[np.ndarray]:
-    """Positions of the events of each planted place ``0 .. n-1``."""
+    """Positions of the events of each truth row ``0 .. n-1`` (``source``: row of each event)."""
     pos = np.flatnonzero(source >= 0)
     pos = pos[np.argsort(source[pos], kind="stable")]
     return np.split(pos, np.searchsorted(source[pos], np.arange(1, n))) if n else []
 
 
 def _incidents(
-    lat: _Lattice, events: _Events, n_planted: int, area_code: str, rng: np.random.Generator
+    lat: _Lattice,
+    events: _Events,
+    truth_of: np.ndarray,
+    n_truth: int,
+    area_code: str,
+    rng: np.random.Generator,
 ) -> tuple[gpd.GeoDataFrame, list[np.ndarray]]:
-    """The incidents layer in time order, with ids made of area code, date and daily sequence."""
+    """The incidents layer in time order, with ids made of area code, date and daily sequence,
+    and the ids of each truth row's incidents."""
     order = np.argsort(events.ms, kind="stable")
     ms = events.ms[order]
     day = ms // _DAY_MS
@@ -1266,7 +1290,7 @@ def _incidents(
     now_ms = DEMO_NOW.tz_localize(None).value // 1_000_000
     age_days = (now_ms - ms) / _DAY_MS
     is_open = rng.random(len(ms)) < 0.02 + 0.55 * np.exp(-age_days / 4)
-    ids_by_source = [ids[g] for g in _groups(events.source[order], n_planted)]
+    ids_by_truth = [ids[g] for g in _groups(truth_of[order], n_truth)]
     frame = _frame(
         lat,
         "incidents",
@@ -1280,37 +1304,59 @@ def _incidents(
         },
         (events.u[order], events.v[order]),
     )
-    return frame, ids_by_source
+    return frame, ids_by_truth
+
+
+_SITE_RHYTHM = {
+    "nightlife": "night",
+    "market": "market_day",
+    "school": "daytime",
+    "hospital": "daytime",
+}
 
 
 def _truth(
-    lat: _Lattice, plan: _Plan, events: _Events, ids_by_source: list[np.ndarray], planted: bool
+    lat: _Lattice,
+    plan: _Plan,
+    sites: _Sites,
+    events: _Events,
+    truth_of: np.ndarray,
+    ids_by_truth: list[np.ndarray],
+    n_planted: int,
 ) -> gpd.GeoDataFrame:
-    """One row per planted hotspot or repeat place, with the ids of its incidents."""
-    n = len(plan.kind) if planted else 0
-    hot = plan.kind[:n] == "hotspot"
-    first, last, radius = (
-        np.zeros(n, dtype=np.int64),
-        np.zeros(n, dtype=np.int64),
-        plan.sigma[:n].astype(float),
-    )
-    for k, mine in enumerate(_groups(events.source, n)):
+    """One row per planted hotspot or repeat place, then per key site that drew everyday calls
+    (kind ``busy_site``, pattern the rhythm of its calls), each with the ids of its incidents."""
+    groups = _groups(truth_of, n_planted + len(sites.u))
+    busy = np.array([k for k in range(len(sites.u)) if len(groups[n_planted + k])], dtype=int)
+    rows = np.concatenate([np.arange(n_planted), n_planted + busy]).astype(int)
+    centre_u = np.concatenate([plan.u[:n_planted], sites.u[busy]])
+    centre_v = np.concatenate([plan.v[:n_planted], sites.v[busy]])
+    kind = np.concatenate([plan.kind[:n_planted], np.full(len(busy), "busy_site", dtype=object)])
+    rhythm = [_SITE_RHYTHM[c] for c in sites.category[busy]]
+    radius = np.concatenate([plan.sigma[:n_planted], np.zeros(len(busy))]).astype(float)
+    first, last = np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
+    for k, row in enumerate(rows):
+        mine = groups[row]
         first[k], last[k] = events.ms[mine].min(), events.ms[mine].max()
-        if hot[k]:
-            dist = np.hypot(events.u[mine] - plan.u[k], events.v[mine] - plan.v[k])
+        if kind[k] != "repeat_place":  # a cluster: the radius holding 90% of its calls
+            dist = np.hypot(events.u[mine] - centre_u[k], events.v[mine] - centre_v[k])
             radius[k] = float(np.quantile(dist, 0.9))
-    n_hot = int(hot.sum())
-    truth_id = np.concatenate([_ids("HS", n_hot), _ids("RP", n - n_hot)]) if n else []
+    n_hot = int((kind == "hotspot").sum())
+    truth_id = np.concatenate(
+        [_ids("HS", n_hot), _ids("RP", n_planted - n_hot), _ids("BS", len(busy))]
+    )
     data = {
         "truth_id": pd.array(truth_id, dtype="str"),
-        "kind": pd.array(plan.kind[:n], dtype="str"),
-        "pattern": pd.array(plan.pattern[:n], dtype="str"),
+        "kind": pd.array(kind, dtype="str"),
+        "pattern": pd.array(np.concatenate([plan.pattern[:n_planted], rhythm]), dtype="str"),
         "radius_m": radius,
-        "incidents": plan.counts[:n].astype(np.int64),
-        "address": pd.array(plan.address[:n], dtype="str"),
+        "incidents": np.array([len(groups[row]) for row in rows], dtype=np.int64),
+        "address": pd.array(
+            np.concatenate([plan.address[:n_planted], sites.address[busy]]), dtype="str"
+        ),
         "first_at": _local_times(first),
         "last_at": _local_times(last),
-        "incident_ids": pd.array([",".join(ids_by_source[k]) for k in range(n)], dtype="str"),
+        "incident_ids": pd.array([",".join(ids_by_truth[row]) for row in rows], dtype="str"),
     }
-    geometry = lat.to_output((plan.u[:n], plan.v[:n]))
+    geometry = lat.to_output((centre_u, centre_v))
     return gpd.GeoDataFrame(data, geometry=geometry, crs=OUTPUT_CRS)

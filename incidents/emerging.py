@@ -195,8 +195,8 @@ def _slice_bounds(times: pd.Series, slices: int, start: object, end: object) -> 
         raise ValueError(
             "emerging hot spots need incidents spread over time; the time range is empty"
         )
-    step = (last - first) / slices
-    return pd.DatetimeIndex([first + k * step for k in range(slices + 1)])
+    step = (last - first) / slices  # rounded to the nanosecond: the last bound is set exactly
+    return pd.DatetimeIndex([first + k * step for k in range(slices)] + [last])
 
 
 def emerging_hotspots(

@@ -179,12 +179,24 @@ def _gistar(incidents, cells, id_column, counts, options):
 
     opts = _take(
         options,
-        {"permutations": 0, "alpha": 0.05, "transform": "B", "seed": 0, "weights": None},
+        {
+            "values": "anscombe",
+            "permutations": 0,
+            "alpha": 0.05,
+            "transform": "B",
+            "seed": 0,
+            "weights": None,
+        },
         "gistar",
     )
+    if opts["values"] not in ("anscombe", "counts"):
+        raise ValueError(f"gistar values must be 'anscombe' or 'counts', not {opts['values']!r}")
     weights = cell_weights(cells) if opts["weights"] is None else opts["weights"]
+    # Counts are Poisson-like and skewed: a few busy cells give their neighbours z-scores that
+    # normal p-values overrate. Anscombe's square root steadies the variance (Anscombe 1948).
+    values = np.sqrt(counts + 3 / 8) if opts["values"] == "anscombe" else counts
     result = gi_star(
-        counts,
+        values,
         weights,
         permutations=opts["permutations"],
         alpha=opts["alpha"],
@@ -281,11 +293,14 @@ def hotspot_scores(
           ``"population"``); cells without a population get no score.
         - ``"kde"``: quartic kernel density per km² averaged over the cell; ``bandwidth_m``
           (default: ArcGIS's rule, :func:`kde_bandwidth`), ``samples_per_side`` (3).
-        - ``"gistar"``: Getis-Ord Gi* z-score of the counts on queen contiguity; hotspots are
-          z > 0 with p below the Benjamini-Hochberg cut at ``alpha`` (0.05); ``permutations``
-          (0: normal p-values, as ArcGIS; 999 for pseudo p-values that hold the FDR on skewed
-          counts, see :func:`incidents.gistar.gi_star`), ``transform`` (``"B"``), ``seed``,
-          ``weights``.
+        - ``"gistar"``: Getis-Ord Gi* z-score on queen contiguity; hotspots are z > 0 with p
+          below the Benjamini-Hochberg cut at ``alpha`` (0.05). ``values``: ``"anscombe"``
+          (default, √(count + 3/8): on the demo's counts shuffled over the cells, 7% of maps
+          show a false hotspot against the nominal 5%) or ``"counts"`` (raw counts, as ArcGIS:
+          25% do, as a few busy cells make their neighbours look hot). ``permutations`` (0:
+          normal p-values; 999 or more for conditional-permutation pseudo p-values, which hold
+          the FDR but find fewer real hotspots, see :func:`incidents.gistar.gi_star`),
+          ``transform`` (``"B"``), ``seed``, ``weights``.
         - ``"emerging"``: ArcGIS-style emerging hot spot pattern (``slices`` 12, ``time_window``
           1, ``alpha``, ``trend_alpha``, ``start``, ``end``); the score is the Gi* z of the final
           slice and hotspots are the hot patterns other than "historical".

@@ -31,10 +31,13 @@ cannot place (San Francisco's "800 Block of BRYANT ST", the Hall of Justice), sh
 group spanning the whole period with a ``p_value`` near 0.5 (steady, not a burst) with its calls
 stacked on one or two points (``points``); ``exclude_addresses`` leaves such an address out.
 
-In a dense community the plain rule is met by chance at many busy doorways (the demo community,
-5,000 calls a year in 0.72 km², gives ~80 such groups a year with nothing planted).
-``returning_caller=True`` keeps the groups in which someone called more than once, and
-``max_p`` those unusual for their place: both remove nearly all chance groups.
+The plain rule is also met by chance: strangers' calls at a busy doorway now and then fall
+three in a month (the demo community, 2,250 calls a year in 0.72 km², gives three or four such
+groups a year besides those at its bars and markets). Each group therefore says whether it is
+``unusual``: someone in it called more than once (the same household or shop calling again), or
+it holds far more calls than its place's whole period predicts (``p_value`` at most
+:data:`UNUSUAL_P`). Give the functions a long history (a year), not just the last month, so that a
+place's usual rate is known. ``returning_caller=True`` and ``max_p`` keep only such groups.
 """
 
 from __future__ import annotations
@@ -54,30 +57,21 @@ from scipy.stats import poisson
 from geodata.crs import WGS84, local_metric_crs
 from geodata.privacy import hash_phones, mask_phones, normalise_phones
 
-__all__ = ["normalise_addresses", "repeat_addresses", "repeat_callers", "repeat_places"]
+__all__ = [
+    "UNUSUAL_P",
+    "normalise_addresses",
+    "repeat_addresses",
+    "repeat_callers",
+    "repeat_places",
+]
+
+UNUSUAL_P = 1e-3  # a group this unlikely under its place's own rate is not a coincidence
 
 _MS_PER_DAY = 86_400_000
 _CN_DIGITS = {c: int(d) for c, d in zip("零〇一二两三四五六七八九", "001223456789", strict=True)}
 # Chinese numbers directly before the words that number a building, entrance, floor or room
 # (not before 路: 建军二路 is a name).
 _CN_NUMBER = r"([零〇一二两三四五六七八九十百]+)(幢|单元|室|层|楼|号)"
-_PLACE_COLUMNS = [
-    "place_id",
-    "rank",
-    "incidents",
-    "first_at",
-    "last_at",
-    "days",
-    "categories",
-    "address",
-    "incident_ids",
-    "callers",
-    "returning_callers",
-    "points",
-    "radius_m",
-    "expected",
-    "p_value",
-]
 
 
 def normalise_addresses(addresses: pd.Series) -> pd.Series:
@@ -148,6 +142,7 @@ def repeat_places(
         (comma-separated, in time order), ``callers`` (distinct callers), ``returning_callers``
         (callers who called more than once in the group), ``points`` (distinct positions, to the
         centimetre), ``radius_m`` (farthest member from the centre), ``expected``, ``p_value``,
+        ``unusual`` (a returning caller, or ``p_value <= UNUSUAL_P``: see the module docstring)
         and the group's centre point (mean of its members), EPSG:4326.
     """
     radius = _positive("radius_m", radius_m)
@@ -232,14 +227,14 @@ def repeat_callers(
     pandas.DataFrame
         The columns of :func:`repeat_addresses` with ``caller_hash`` and ``caller_masked`` in
         place of ``address_key``, ``callers`` and ``returning_callers``. ``place_id`` starts with
-        ``C``.
+        ``C``; ``unusual`` is ``p_value <= UNUSUAL_P`` alone (every caller here calls again).
     """
     frame = _prepare(incidents, days, min_count, ())
     if "caller_phone" not in frame.columns:
         raise ValueError("the incidents have no caller_phone column; repeat callers need one")
     codes, numbers = pd.factorize(normalise_phones(frame["caller_phone"]), use_na_sentinel=True)
     summary = _summarise(frame, codes, _wall_ms(frame["reported_at"]), days, min_count, prefix="C")
-    summary = _filter_and_rank(summary, max_p, False, prefix="C")
+    summary = _filter_and_rank(summary, max_p, False, prefix="C", caller_key=True)
     phones = pd.Series(
         np.asarray(numbers, dtype=object)[summary.pop("_key").to_numpy()], dtype="string"
     )
@@ -562,9 +557,19 @@ def _summarise(
 
 
 def _filter_and_rank(
-    out: pd.DataFrame, max_p: float | None, returning_caller: bool, *, prefix: str
+    out: pd.DataFrame,
+    max_p: float | None,
+    returning_caller: bool,
+    *,
+    prefix: str,
+    caller_key: bool = False,
 ) -> pd.DataFrame:
-    """Apply the filters; order by calls (then first call, then key) and number the groups."""
+    """Say which groups are unusual, apply the filters, order by calls (then first call, then
+    key) and number the groups."""
+    unusual = out["p_value"].to_numpy() <= UNUSUAL_P
+    if not caller_key:
+        unusual |= out["returning_callers"].to_numpy() >= 1
+    out.insert(out.columns.get_loc("p_value") + 1, "unusual", unusual)
     if max_p is not None:
         out = out[out["p_value"] <= max_p]
     if returning_caller:

@@ -147,10 +147,39 @@ def test_truth_columns(
     assert truth["truth_id"].is_unique
     assert truth["incidents"].dtype == np.int64 and truth["radius_m"].dtype == np.float64
     assert str(truth["first_at"].dtype.tz) == "Asia/Shanghai"
-    assert set(truth["kind"]) == {"hotspot", "repeat_place"}
-    empty = background["demo_truth"]
-    assert len(empty) == 0
-    assert empty.dtypes.to_dict() == truth.dtypes.to_dict()
+    assert set(truth["kind"]) == {"hotspot", "repeat_place", "busy_site"}
+    # Without planting, the truth lists the same busy key sites and nothing else (their calls'
+    # ids differ: a day's sequence numbers count the planted calls too).
+    busy = background["demo_truth"]
+    assert set(busy["kind"]) == {"busy_site"}
+    assert_geodataframe_equal(
+        busy.drop(columns="incident_ids").reset_index(drop=True),
+        truth[truth["kind"] == "busy_site"].drop(columns="incident_ids").reset_index(drop=True),
+    )
+
+
+def test_busy_sites_are_the_bars_markets_schools_and_hospitals_with_their_calls(
+    demo: dict[str, gpd.GeoDataFrame],
+) -> None:
+    truth, sites = metric(demo["demo_truth"]), metric(demo["key_sites"])
+    busy = truth[truth["kind"] == "busy_site"]
+    pulling = sites[sites["category"].isin(["nightlife", "market", "school", "hospital"])]
+    assert len(busy) == len(pulling) == 8  # 3 bars, 2 markets, 2 schools, 1 hospital
+    assert (busy.geometry.apply(lambda p: pulling.distance(p).min()) < 0.01).all()
+    assert set(busy["address"]) == set(pulling["address"])
+    assert busy["truth_id"].str.fullmatch(r"BS\d{3}").all()
+    assert sorted(busy["pattern"]) == ["daytime"] * 3 + ["market_day"] * 2 + ["night"] * 3
+    incidents = demo["incidents"].set_index("incident_id")
+    for _, row in busy.iterrows():
+        ids = row["incident_ids"].split(",")
+        assert len(ids) == row["incidents"] >= 15
+        calls = metric(incidents.loc[ids].reset_index())
+        # 90% of a site's calls within radius_m of it (the 90% quantile, interpolated).
+        share = (calls.distance(row.geometry) <= row["radius_m"] + 1e-6).mean()
+        assert 0.85 <= share <= 0.95
+        hours = calls["reported_at"].dt.hour
+        if row["pattern"] == "night":
+            assert hours.isin(NIGHT_HOURS).mean() > 0.9
 
 
 # --- grid cells ----------------------------------------------------------------------------------
@@ -268,7 +297,7 @@ def test_responders(demo: dict[str, gpd.GeoDataFrame]) -> None:
 
 def test_incidents_cover_one_year_inside_the_area(demo: dict[str, gpd.GeoDataFrame]) -> None:
     incidents = demo["incidents"]
-    assert 4_500 <= len(incidents) <= 5_500
+    assert len(incidents) == 2_250  # 0.15 a resident a year, as Xuzhou's and Hefei's 110
     at = incidents["reported_at"]
     assert ((at > DEMO_NOW - pd.Timedelta(days=365)) & (at <= DEMO_NOW)).all()
     area = shapely.union_all(metric(demo["grid_cells"]).geometry.to_numpy()).buffer(0.5)
@@ -383,7 +412,8 @@ def test_hotspots_follow_their_patterns(demo: dict[str, gpd.GeoDataFrame]) -> No
 def test_unplanted_is_the_same_background(
     demo: dict[str, gpd.GeoDataFrame], background: dict[str, gpd.GeoDataFrame]
 ) -> None:
-    truth_ids = set(",".join(demo["demo_truth"]["incident_ids"]).split(","))
+    planted = demo["demo_truth"]["kind"] != "busy_site"
+    truth_ids = set(",".join(demo["demo_truth"].loc[planted, "incident_ids"]).split(","))
     assert truth_ids <= set(demo["incidents"]["incident_id"])
     rest = demo["incidents"][~demo["incidents"]["incident_id"].isin(truth_ids)]
     columns = ["reported_at", "category", "address", "caller_phone", "geometry"]

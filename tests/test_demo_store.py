@@ -24,7 +24,7 @@ def test_demo_file_holds_seven_layers_and_the_truth(demo_store):
     assert set(layers) == {*LAYER_KINDS, "demo_truth"}
     assert layers["grid_cells"] == 11 and layers["patrol_zones"] == 4
     truth = gpd.read_file(demo_store, layer="demo_truth")
-    assert set(truth["kind"]) == {"hotspot", "repeat_place"}
+    assert set(truth["kind"]) == {"hotspot", "repeat_place", "busy_site"}
 
 
 @pytest.mark.parametrize("kind", LAYER_KINDS)

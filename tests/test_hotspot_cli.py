@@ -57,8 +57,8 @@ def test_hotspots_from_a_store_write_a_geopackage_layer(store, tmp_path, capsys)
     )
     summary = json.loads(capsys.readouterr().out)
     assert status == 0
-    assert summary["layer"] == "hotspots_gistar" and summary["incidents"] == 5000
-    assert summary["incidents_in_cells"] == 5000 and 5 < summary["hotspots"] < 60
+    assert summary["layer"] == "hotspots_gistar" and summary["incidents"] == 2250
+    assert summary["incidents_in_cells"] == 2250 and 5 < summary["hotspots"] < 60
     written = pyogrio.read_dataframe(out, layer="hotspots_gistar")
     assert len(written) == summary["cells"]
     assert {"cell_id", "incidents", "score", "gi_z", "gi_p", "hotspot"} <= set(written.columns)
@@ -122,7 +122,7 @@ def test_evaluate_prints_every_method_with_pai_pei_and_rri(store, capsys):
         0.05: ["counts", "kde", "gistar", "emerging", "naive"],
     }
     assert (rows["pai"] > 1).all() and rows["pei_star"].between(0, 1).all()
-    assert result["train_incidents"] + result["test_incidents"] == 5000
+    assert result["train_incidents"] + result["test_incidents"] == 2250
 
     main(
         [

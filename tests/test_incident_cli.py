@@ -36,15 +36,28 @@ def test_repeats_from_a_store_as_json_and_csv(demo_store, tmp_path, capsys):
         capsys, "repeats", "--store", demo_store, "--returning-caller", "--out", out, "--json"
     )
     data = json.loads(text)
-    assert status == 0 and data["by"] == "place" and data["incidents"] == 5000
-    assert data["groups"] == len(data["rows"]) == 7
+    assert status == 0 and data["by"] == "place" and data["incidents"] == 2250
+    assert data["groups"] == len(data["rows"]) == 8
     assert data["rule"] == {"radius_m": 50.0, "days": 30.0, "min_count": 3}
-    assert [row["rank"] for row in data["rows"]] == list(range(1, 8))
+    assert [row["rank"] for row in data["rows"]] == list(range(1, 9))
     assert all(row["returning_callers"] >= 1 for row in data["rows"])
     table = pd.read_csv(out, encoding="utf-8-sig", dtype={"incident_ids": str})
-    assert len(table) == 7 and {"lon", "lat", "incident_ids", "first_at"} <= set(table.columns)
+    assert len(table) == 8 and {"lon", "lat", "incident_ids", "first_at"} <= set(table.columns)
     assert table["lon"].between(120.15, 120.18).all()
     assert table["first_at"].str.endswith("+08:00").all()
+
+
+def test_repeats_unusual_keeps_the_starred_groups_with_their_ranks(demo_store, tmp_path, capsys):
+    status, text, _ = run(capsys, "repeats", "--store", demo_store, "--out", tmp_path / "a.csv")
+    every = pd.read_csv(tmp_path / "a.csv", encoding="utf-8-sig")
+    status, text, _ = run(
+        capsys, "repeats", "--store", demo_store, "--unusual", "--out", tmp_path / "u.csv"
+    )
+    unusual = pd.read_csv(tmp_path / "u.csv", encoding="utf-8-sig")
+    assert status == 0 and len(every) == 61 and len(unusual) == 15
+    assert unusual["rank"].tolist() == every.loc[every["unusual"], "rank"].tolist()
+    assert text.splitlines()[0].startswith("15 repeat places")
+    assert all(line.split()[9] == "*" for line in text.splitlines()[2:12])
 
 
 def test_repeat_callers_never_print_or_write_a_number(demo_store, tmp_path, capsys):
@@ -91,9 +104,9 @@ def test_assign_from_a_store_counts_cells_and_zones(demo_store, tmp_path, capsys
     status, text, _ = run(capsys, "assign", "--store", demo_store, "--out", out, "--json")
     data = json.loads(text)
     assert status == 0
-    assert (data["incidents"], data["assigned"], data["unassigned"]) == (5000, 5000, 0)
+    assert (data["incidents"], data["assigned"], data["unassigned"]) == (2250, 2250, 0)
     assert data["cells"] == data["cells_used"] == 11
-    assert data["zones"]["assigned"] == 5000
+    assert data["zones"]["assigned"] == 2250
     written = pyogrio.read_dataframe(out)
     assert written["grid_id"].notna().all() and written["zone_id"].notna().all()
 
@@ -110,9 +123,9 @@ def test_assign_reports_incidents_in_no_cell(demo_store, tmp_path, capsys):
     written = pd.read_csv(tmp_path / "a.csv", encoding="utf-8-sig", dtype=str)
     assigned = int(written["grid_id"].notna().sum())
     assert head == (
-        f"5000 incidents: {assigned} in 3 of 3 grid cells, {5000 - assigned} in no cell"
+        f"2250 incidents: {assigned} in 3 of 3 grid cells, {2250 - assigned} in no cell"
     )
-    assert 0 < assigned < 5000
+    assert 0 < assigned < 2250
     first_missing = written.loc[written["grid_id"].isna(), "incident_id"].iloc[0]
     assert f"in no cell: {first_missing}, " in text
 

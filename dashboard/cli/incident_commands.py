@@ -111,6 +111,8 @@ def cmd_repeats(args: argparse.Namespace) -> int:
         groups = repeat_callers(
             incidents, days=args.days, min_count=args.min_count, max_p=args.max_p
         )
+    if args.unusual:
+        groups = groups[groups["unusual"].to_numpy()]  # ranks stay those among all groups
     _write(groups, args.out, f"repeat_{args.by}s")
     in_groups = int(groups["incidents"].sum()) if len(groups) else 0
     if args.json:
@@ -165,6 +167,7 @@ def _table(groups: pd.DataFrame, by: str) -> str:
             "last": top["last_at"].dt.strftime("%Y-%m-%d %H:%M"),
             "days": top["days"].round(1),
             "p": top["p_value"].map(lambda p: f"{p:.1g}"),
+            "unusual": top["unusual"].map({True: "*", False: ""}),
             label: top[label].fillna(""),
             "categories": top["categories"].str.slice(0, 40),
         }
@@ -279,6 +282,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--returning-caller",
         action="store_true",
         help="keep only groups in which someone called more than once",
+    )
+    rule.add_argument(
+        "--unusual",
+        action="store_true",
+        help="keep only unusual groups (*): a caller called again, or p <= 0.001",
     )
     repeats.set_defaults(run=cmd_repeats)
 

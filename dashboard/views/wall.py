@@ -22,6 +22,7 @@ MAP_HEIGHT = {False: 820, True: 900}  # by kiosk mode: a full 1080-line screen
 RECENT_ROWS = 8
 REFRESH_OPTIONS = [2, 5, 10, 30, 60]  # seconds
 REPEAT = {"radius_m": 50, "days": 30, "min_count": 3}
+REPEAT_HISTORY = pd.Timedelta(days=365)  # how often a place usually calls, to judge a burst
 
 
 def _restart_replay() -> None:
@@ -30,13 +31,16 @@ def _restart_replay() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=48)
 def _repeat_places(path: str, version: int, until: pd.Timestamp) -> gpd.GeoDataFrame | None:
-    """Repeat-alarm places in the 30 days up to ``until`` (cached per store version and hour)."""
+    """Unusual repeat-alarm places called in the 30 days up to ``until``, each judged against
+    its place's year (cached per store version and hour)."""
     repeats = data.analysis("incidents.repeats")
     incidents = data.layer("incidents", Path(path))
     if repeats is None or incidents is None:
         return None
-    recent = data.between(incidents, until - pd.Timedelta(days=REPEAT["days"]), until)
-    return repeats.repeat_places(recent, **REPEAT)
+    year = data.between(incidents, until - REPEAT_HISTORY, until)
+    places = repeats.repeat_places(year, **REPEAT)
+    open_now = places["last_at"] >= until - pd.Timedelta(days=REPEAT["days"])
+    return places[places["unusual"].to_numpy() & open_now.to_numpy()]
 
 
 def _nearest(newest: gpd.GeoDataFrame | None, responders: gpd.GeoDataFrame) -> pd.DataFrame | None:
