@@ -14,6 +14,8 @@ from scipy.sparse.csgraph import connected_components
 
 from grid.adjacency import CellGraph, cell_graph
 from grid.membership import ZoneMembership, as_membership
+from incidents.assign import assign_to_cells
+from incidents.profiles import hour_weekday_profile, window_sums
 
 __all__ = [
     "PatrolPlan",
@@ -78,8 +80,6 @@ def zone_hour_profiles(incidents: pd.DataFrame, zone_of_incident: pd.Series) -> 
     ``zone_of_incident`` is aligned to the incidents (``<NA>`` outside every zone); give each
     incident's cell instead for a profile per cell.
     """
-    from incidents.profiles import hour_weekday_profile
-
     if not zone_of_incident.index.equals(incidents.index):
         raise ValueError("zone_of_incident must be aligned to the incidents (same index)")
     frame = pd.DataFrame(
@@ -128,13 +128,13 @@ def patrol_windows(
         raise ValueError("window_hours must be between 1 and 24")
     counts = np.asarray(hour_counts.reindex(columns=range(24)).fillna(0), dtype=float)
     area = counts.sum(axis=0)
-    area_share = _window_sums(area, window_hours) / max(area.sum(), 1e-12)
+    area_share = window_sums(area, window_hours) / max(area.sum(), 1e-12)
     rows = []
     for zone, h in zip(hour_counts.index.astype(str), counts, strict=True):
         total = h.sum()
         if total <= 0:
             continue
-        sums = _window_sums(h, window_hours)
+        sums = window_sums(h, window_hours)
         vs_area = sums / total / np.maximum(area_share, 1e-12)
         start = int(np.argmax(sums))
         rows.append(_window(zone, "best", start, window_hours, sums[start], total, vs_area[start]))
@@ -209,7 +209,7 @@ def focus_windows(
     """
     counts = np.asarray(cell_hours.reindex(columns=range(24)).fillna(0), dtype=float)
     area = counts.sum(axis=0)
-    area_share = _window_sums(area, window_hours) / max(area.sum(), 1e-12)
+    area_share = window_sums(area, window_hours) / max(area.sum(), 1e-12)
     zones = zone_of_cell.copy()
     zones.index = zones.index.astype("string")
     picks: dict[tuple[str, int], list[tuple[str, np.ndarray]]] = {}
@@ -218,7 +218,7 @@ def focus_windows(
         zone = zones.get(cell)
         if total <= 0 or zone is None or pd.isna(zone):
             continue
-        sums = _window_sums(h, window_hours)
+        sums = window_sums(h, window_hours)
         ratio = sums / total / np.maximum(area_share, 1e-12)
         # the window with the most incidents beyond what the area's rhythm would give (the
         # highest ratio alone would favour quiet hours with a handful of calls)
@@ -228,7 +228,7 @@ def focus_windows(
     rows = []
     for (zone, start), members in sorted(picks.items()):
         h = np.sum([m[1] for m in members], axis=0)
-        held = _window_sums(h, window_hours)[start]
+        held = window_sums(h, window_hours)[start]
         end = (start + window_hours) % 24
         rows.append(
             (
@@ -248,12 +248,6 @@ def focus_windows(
     for column in ("zone_id", "window", "cells"):
         out[column] = out[column].astype("string")
     return out.sort_values("incidents", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def _window_sums(hourly: np.ndarray, hours: int) -> np.ndarray:
-    """Sum of each run of ``hours`` hours starting at 0..23, wrapping past midnight."""
-    ring = np.r_[hourly, hourly]
-    return np.array([ring[s : s + hours].sum() for s in range(24)])
 
 
 def _window(
@@ -536,8 +530,6 @@ def _candidates(
     id_column: str,
 ) -> gpd.GeoDataFrame:
     """Hotspot centres and repeat places as one table of candidate places, with their zone."""
-    from incidents.assign import assign_to_cells
-
     parts = []
     if hotspot_cells is not None:
         centres = hotspot_centres(cells, hotspot_cells, workload, id_column=id_column, graph=graph)

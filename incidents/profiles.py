@@ -8,7 +8,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["WEEKDAYS", "hour_weekday_profile", "market_day_rates", "night_share", "peak_hours"]
+__all__ = [
+    "WEEKDAYS",
+    "hour_weekday_profile",
+    "market_day_rates",
+    "night_share",
+    "peak_hours",
+    "window_sums",
+]
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NIGHT = (22, 3)  # the night patrol window of the seeds: 22:00 to 03:00
@@ -69,9 +76,7 @@ def peak_hours(incidents: pd.DataFrame, *, hours: int = 5, by: str | None = None
     if isinstance(hours, bool) or int(hours) != hours or not 1 <= hours <= 24:
         raise ValueError(f"hours must be a whole number from 1 to 24, not {hours!r}")
     by_hour = _by_hour(incidents, by)
-    ring = np.concatenate([by_hour, by_hour[:, : hours - 1]], axis=1)
-    window = np.cumsum(np.pad(ring, ((0, 0), (1, 0))), axis=1)
-    sums = window[:, hours : hours + 24] - window[:, :24]
+    sums = window_sums(by_hour, hours)
     start = sums.argmax(axis=1)
     best = sums[np.arange(len(sums)), start]
     total = by_hour.sum(axis=1)
@@ -86,6 +91,30 @@ def peak_hours(incidents: pd.DataFrame, *, hours: int = 5, by: str | None = None
         }
     )
     return _index(out, incidents, by)
+
+
+def window_sums(hourly: np.ndarray, hours: int) -> np.ndarray:
+    """
+    Incidents in each run of ``hours`` consecutive hours starting at 0:00 … 23:00, wrapping past
+    midnight (the run starting at 22 with ``hours=5`` is 22:00-03:00).
+
+    Parameters
+    ----------
+    hourly
+        Counts per hour of day, 24 of them, or one row of 24 per place (places × 24).
+
+    Returns
+    -------
+    numpy.ndarray
+        The same shape as ``hourly``: column ``s`` holds the run starting at hour ``s``.
+    """
+    counts = np.asarray(hourly, dtype=float)
+    if counts.shape[-1] != 24 or not 1 <= hours <= 24:
+        raise ValueError("window sums need 24 hourly counts per row and 1 to 24 hours")
+    ring = np.concatenate([counts, counts[..., : hours - 1]], axis=-1)
+    pad = [(0, 0)] * (ring.ndim - 1) + [(1, 0)]
+    window = np.cumsum(np.pad(ring, pad), axis=-1)
+    return window[..., hours : hours + 24] - window[..., :24]
 
 
 def night_share(

@@ -13,6 +13,7 @@ from incidents.profiles import (
     market_day_rates,
     night_share,
     peak_hours,
+    window_sums,
 )
 
 
@@ -111,3 +112,16 @@ def test_bad_input_is_named(call, message):
 def test_dates_only_have_no_hours_to_profile():
     with pytest.raises(ValueError, match="dates only"):
         hour_weekday_profile(at("2012-07-01", "2012-07-02", tz="America/Los_Angeles"))
+
+
+def test_window_sums_wrap_past_midnight_for_one_or_many_places():
+    hourly = np.arange(24, dtype=float)
+    sums = window_sums(hourly, 5)
+    assert sums[0] == 0 + 1 + 2 + 3 + 4
+    assert sums[22] == 22 + 23 + 0 + 1 + 2  # 22:00-03:00
+    places = np.random.default_rng(0).poisson(3.0, (7, 24))
+    brute = [[sum(row[(s + t) % 24] for t in range(3)) for s in range(24)] for row in places]
+    np.testing.assert_array_equal(window_sums(places, 3), brute)
+    assert window_sums(hourly, 24).tolist() == [hourly.sum()] * 24
+    with pytest.raises(ValueError, match="24 hourly counts"):
+        window_sums(np.ones(23), 5)
