@@ -1,5 +1,5 @@
-"""Spots of repeat places (rule 3 of :mod:`incidents.repeats`): the fast seeding gives exactly the
-spots, and spot numbers, of taking the seeds one at a time."""
+"""Spots of repeat places (rule 3 of :mod:`incidents.repeats`, in :mod:`incidents.spots`): the fast
+seeding gives exactly the spots, and spot numbers, of taking the seeds one at a time."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 from geodata.demo import make_demo
-from incidents import repeats
+from incidents import spots as seeding
 from incidents.repeats import repeat_places
 
 
@@ -22,7 +22,7 @@ def one_at_a_time(
     spot: np.ndarray,
     next_spot: int,
 ) -> int:
-    """The former ``repeats._spots_in_turn``, kept as it was: a KD-tree query per seed."""
+    """The former ``_spots_in_turn``, kept as it was: a KD-tree query per seed."""
     tree = cKDTree(xy)
     around = np.asarray(tree.query_ball_point(xy, radius, return_length=True, workers=-1))
     candidates = np.flatnonzero(around >= min_count)
@@ -124,21 +124,21 @@ def test_small_inputs_give_the_same_spots(kind: str, monkeypatch: pytest.MonkeyP
             expected = plain_rule(xy, wall, radius, min_count)
             for pairs, batch in ((10**9, 10**9), (60, 10**9), (10**9, 4), (300, 1)):
                 # Few pairs at once (in chunks shared by two threads) and few seeds at once.
-                monkeypatch.setattr(repeats, "_PAIRS", pairs)
-                monkeypatch.setattr(repeats, "_SEED_BATCH", batch)
-                got = spots(repeats._spots_in_turn, xy, wall, radius, min_count)
+                monkeypatch.setattr(seeding, "_PAIRS", pairs)
+                monkeypatch.setattr(seeding, "_SEED_BATCH", batch)
+                got = spots(seeding._spots_in_turn, xy, wall, radius, min_count)
                 np.testing.assert_array_equal(got, expected, err_msg=f"{seed} {min_count} {pairs}")
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_medium_inputs_give_the_same_spots(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(repeats, "_PAIRS", 5_000)
-    monkeypatch.setattr(repeats, "_SEED_BATCH", 64)
+    monkeypatch.setattr(seeding, "_PAIRS", 5_000)
+    monkeypatch.setattr(seeding, "_SEED_BATCH", 64)
     for seed, (n, min_count) in enumerate([(20_000, 3), (8_000, 2), (12_000, 5)]):
         xy, wall, radius = random_incidents(kind, n, 200 + seed)
         expected = spots(one_at_a_time, xy, wall, radius, min_count)
         assert (expected >= 0).sum() > n // 10  # a real test: many spots to agree on
-        got = spots(repeats._spots_in_turn, xy, wall, radius, min_count)
+        got = spots(seeding._spots_in_turn, xy, wall, radius, min_count)
         np.testing.assert_array_equal(got, expected)
 
 
@@ -155,17 +155,17 @@ def test_ties_are_decided_by_time_then_input_order() -> None:
     ):
         np.testing.assert_array_equal(plain_rule(xy, wall, 10.0, 3), expected)
         np.testing.assert_array_equal(spots(one_at_a_time, xy, wall, 10.0, 3), expected)
-        np.testing.assert_array_equal(spots(repeats._spots_in_turn, xy, wall, 10.0, 3), expected)
+        np.testing.assert_array_equal(spots(seeding._spots_in_turn, xy, wall, 10.0, 3), expected)
     # Five needed: after the first spot the far stack has only four free calls left.
     np.testing.assert_array_equal(
-        spots(repeats._spots_in_turn, xy, same_time, 10.0, 5), [0] * 6 + [-1] * 4
+        spots(seeding._spots_in_turn, xy, same_time, 10.0, 5), [0] * 6 + [-1] * 4
     )
 
 
 def places_both_ways(incidents, monkeypatch: pytest.MonkeyPatch, **options):
     fast = repeat_places(incidents, **options)
     with monkeypatch.context() as patch:
-        patch.setattr(repeats, "_spots_in_turn", one_at_a_time)
+        patch.setattr(seeding, "_spots_in_turn", one_at_a_time)
         former = repeat_places(incidents, **options)
     return fast, former
 
