@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["address_codes", "normalise_addresses"]
+__all__ = ["address_codes", "drop_addresses", "normalise_addresses"]
 
 _CN_DIGITS = {c: int(d) for c, d in zip("零〇一二两三四五六七八九", "001223456789", strict=True)}
 # Chinese numbers directly before the words that number a building, entrance, floor or room
@@ -35,6 +36,28 @@ def normalise_addresses(addresses: pd.Series) -> pd.Series:
     codes, normal = address_codes(addresses)
     values = pd.array(normal.to_pylist(), dtype="string").take(codes, allow_fill=True)
     return pd.Series(values, index=addresses.index, name=addresses.name)
+
+
+def drop_addresses(incidents: pd.DataFrame, addresses: Iterable[str]) -> pd.DataFrame:
+    """
+    Leave out the incidents at some addresses (compared normalised), such as a records
+    system's default location for incidents it cannot place (San Francisco's "800 Block of
+    BRYANT ST", the Hall of Justice), which would otherwise show as a hotspot or a repeat place.
+
+    Returns
+    -------
+    The incidents not at those addresses (a copy's view: the input is not changed).
+    """
+    if isinstance(addresses, str):  # one address, not its characters
+        addresses = [addresses]
+    excluded = pd.Series([a for a in addresses if a], dtype="string")
+    if not len(excluded):
+        return incidents
+    if "address" not in incidents.columns:
+        raise ValueError("leaving out addresses needs an address column in the incidents")
+    drop = set(normalise_addresses(excluded).dropna())
+    keep = ~normalise_addresses(incidents["address"]).isin(drop).fillna(False).to_numpy(bool)
+    return incidents[keep]
 
 
 def address_codes(addresses: pd.Series) -> tuple[np.ndarray, pa.Array]:

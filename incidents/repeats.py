@@ -54,7 +54,7 @@ from scipy.stats import poisson
 
 from geodata.crs import WGS84, local_metric_crs
 from geodata.privacy import hash_phones, mask_phones, normalise_phones
-from incidents.addresses import address_codes, normalise_addresses
+from incidents.addresses import address_codes, drop_addresses, normalise_addresses
 from incidents.spots import gather_spots
 
 __all__ = [
@@ -251,16 +251,7 @@ def _prepare(
             "geodata.read_layer(..., 'incidents')"
         )
     frame = incidents[incidents["reported_at"].notna().to_numpy()]
-    if isinstance(exclude_addresses, str):  # one address, not its characters
-        exclude_addresses = [exclude_addresses]
-    excluded = pd.Series([a for a in exclude_addresses if a], dtype="string")
-    if len(excluded):
-        if "address" not in frame.columns:
-            raise ValueError("exclude_addresses needs an address column in the incidents")
-        drop = set(normalise_addresses(excluded).dropna())
-        keep = ~normalise_addresses(frame["address"]).isin(drop).fillna(False).to_numpy(bool)
-        frame = frame[keep]
-    return frame
+    return drop_addresses(frame, exclude_addresses)
 
 
 def _metric_xy(points: gpd.GeoSeries, metric: pyproj.CRS) -> np.ndarray:

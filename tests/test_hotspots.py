@@ -3,16 +3,22 @@ columns every method adds; the flag rule of the methods that test nothing; clear
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import SHARED_DATA
 from test_gistar import demo, demo_cells
 
+from dashboard.cli import main
 from geodata.analysis_grid import square_cells
 from geodata.demo import DEMO_NOW
+from geodata.load import read_layer
 from incidents._hotspot_common import top_share_flags
+from incidents.addresses import drop_addresses, normalise_addresses
 from incidents.emerging import HOT_PATTERNS
 from incidents.hotspots import hotspot_scores, kde_bandwidth, kernel_density
 
@@ -177,3 +183,49 @@ def test_bad_input_is_a_clear_error():
         hotspot_scores(incidents, duplicated, method="counts")
     with pytest.raises(ValueError, match="bandwidth_m"):
         hotspot_scores(incidents, cells, method="kde", bandwidth_m=-5)
+
+
+# --- a records system's default location ------------------------------------------------------
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data not beside")
+def test_san_francisco_hall_of_justice_can_be_left_out_of_the_counts(tmp_path, capsys):
+    # San Francisco files incidents it cannot place at "800 Block of BRYANT ST" (215 of them in
+    # the half year, on two points): they make the 250 m cell holding it the second busiest of
+    # the city (220 calls, 5 of them real) and a hotspot.
+    path = SHARED_DATA / "sf_2012h2_incidents.csv"
+    incidents, _ = read_layer(path, "incidents", timezone="America/Los_Angeles")
+    at_hall = normalise_addresses(incidents["address"]) == "800BLOCKOFBRYANTST"
+    assert at_hall.sum() == 215
+    cells = square_cells(incidents, 250)
+    every = hotspot_scores(incidents, cells, method="counts")
+    kept = drop_addresses(incidents, ["800 block of Bryant St"])  # any spelling of it
+    assert len(kept) == len(incidents) - 215
+    without = hotspot_scores(kept, cells, method="counts")
+    drop = every["incidents"] - without["incidents"]
+    assert drop.sum() == 215 and (drop > 0).sum() <= 2  # its two points
+    hall = drop.idxmax()
+    assert every["incidents"].rank(ascending=False, method="min")[hall] == 2
+    assert (every.loc[hall, "incidents"], without.loc[hall, "incidents"]) == (220, 5)
+    assert every.loc[hall, "hotspot"] and not without.loc[hall, "hotspot"]
+    # The command line does the same.
+    status = main(
+        [
+            "hotspots",
+            "--incidents",
+            str(path),
+            "--timezone",
+            "America/Los_Angeles",
+            "--cell-size",
+            "250",
+            "--method",
+            "counts",
+            "--exclude-address",
+            "800 Block of BRYANT ST",
+            "--out",
+            str(tmp_path / "h.gpkg"),
+            "--json",
+        ]
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert status == 0 and summary["incidents"] == len(kept)

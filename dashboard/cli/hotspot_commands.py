@@ -41,6 +41,13 @@ def _add_input_options(parser: argparse.ArgumentParser, *, cells: bool = True) -
     )
     source.add_argument("--since", help="only incidents from this date or time on")
     source.add_argument("--until", help="only incidents before this date or time")
+    source.add_argument(
+        "--exclude-address",
+        action="append",
+        metavar="ADDRESS",
+        help="leave out incidents at this address (repeatable), e.g. a records system's "
+        "default location",
+    )
     if cells:
         grid = parser.add_argument_group("cells: a polygon file, or a square grid")
         grid.add_argument("--cells", help="polygons to score (grid cells, beats, blocks...)")
@@ -63,11 +70,13 @@ def _read_incidents(args: argparse.Namespace) -> gpd.GeoDataFrame:
         raise UserError("give either --incidents FILE or --store STORE.gpkg")
     incidents = read_input(args, "incidents", args.incidents)
     from incidents._hotspot_common import between
+    from incidents.addresses import drop_addresses
 
     if len(incidents) and (args.since or args.until):
         incidents = between(incidents, args.since, args.until)
+    incidents = drop_addresses(incidents, args.exclude_address or ())
     if len(incidents) == 0:
-        raise UserError("no incidents to analyse (check --since/--until)")
+        raise UserError("no incidents to analyse (check --since/--until and --exclude-address)")
     return incidents
 
 
