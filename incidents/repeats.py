@@ -48,6 +48,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
 import shapely
 from scipy.stats import poisson
@@ -332,11 +333,8 @@ def _summarise(
     )
     out["categories"] = _category_text(frame, sel, g, n_groups)
     out["address"] = _most_common(frame, "address", sel, g, n_groups)
-    ids = frame["incident_id"].astype("string").array.take(sel).to_numpy(na_value="")
-    bounds = np.append(start, len(g))
-    out["incident_ids"] = pd.array(
-        [",".join(ids[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)], dtype="string"
-    )
+    ids = pa.array(frame["incident_id"].astype("string").array.take(sel), type=pa.string())
+    out["incident_ids"] = _join_per_group(pc.fill_null(ids, ""), np.append(start, len(g)), ",")
     out["callers"], out["returning_callers"] = _caller_counts(frame, sel, g, n_groups)
     if xy is not None:
         pts = xy[sel]
@@ -378,9 +376,8 @@ def _filter_and_rank(
         out = out[out["p_value"] <= max_p]
     if returning_caller:
         out = out[out["returning_callers"] >= 1]
-    order = np.lexsort(
-        (out["_key"].to_numpy(), out["first_at"].to_numpy(), -out["incidents"].to_numpy())
-    )
+    first_at = out["first_at"].array.asi8  # tz-aware to_numpy() would make Timestamp objects
+    order = np.lexsort((out["_key"].to_numpy(), first_at, -out["incidents"].to_numpy()))
     out = out.iloc[order].reset_index(drop=True)
     rank = np.arange(1, len(out) + 1, dtype=np.int64)
     width = max(4, len(str(len(out))))
@@ -393,10 +390,15 @@ def _codes(frame: pd.DataFrame, column: str, sel: np.ndarray) -> tuple[np.ndarra
     """Codes (-1 for missing) and values of a column, for the selected rows."""
     if column not in frame.columns:
         return np.full(len(sel), -1, dtype=np.int64), np.empty(0, dtype=object)
-    codes, values = pd.factorize(
-        frame[column].astype("string").array.take(sel), use_na_sentinel=True
-    )
-    return codes.astype(np.int64), np.asarray(values, dtype=object)
+    return _factorize(frame[column].astype("string").array.take(sel))
+
+
+def _factorize(strings: pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes in order of first appearance (-1 for missing) and the distinct values, as
+    ``pandas.factorize`` gives them, by pyarrow's dictionary encoding (several times faster)."""
+    encoded = pc.dictionary_encode(pa.array(strings, type=pa.string()))
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
 
 
 def _pair_counts(
@@ -419,11 +421,20 @@ def _category_text(
     name_rank = np.argsort(np.argsort(values.astype(str)))
     order = np.lexsort((name_rank[code], -count, grp))
     grp, code, count = grp[order], code[order], count[order]
-    text = [f"{values[c]}×{n}" for c, n in zip(code, count, strict=True)]
-    bounds = np.searchsorted(grp, np.arange(n_groups + 1))
-    return pd.array(
-        [", ".join(text[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)], dtype="string"
+    text = pc.binary_join_element_wise(
+        pa.array(values[code].astype(str), type=pa.string()),
+        pa.array(count.astype(str), type=pa.string()),
+        "×",
     )
+    return _join_per_group(text, np.searchsorted(grp, np.arange(n_groups + 1)), ", ")
+
+
+def _join_per_group(
+    text: pa.Array, bounds: np.ndarray, separator: str
+) -> pd.api.extensions.ExtensionArray:
+    """Join ``text[bounds[k]:bounds[k + 1]]`` for each group k (vectorised in pyarrow)."""
+    lists = pa.LargeListArray.from_arrays(pa.array(bounds, type=pa.int64()), text)
+    return pd.array(pc.binary_join(lists, separator), dtype="string")
 
 
 def _most_common(
@@ -447,8 +458,8 @@ def _caller_counts(
     """Distinct callers per group, and how many of them called more than once."""
     if "caller_phone" not in frame.columns:
         return np.zeros(n_groups, dtype=np.int64), np.zeros(n_groups, dtype=np.int64)
-    codes, _ = pd.factorize(normalise_phones(frame["caller_phone"].iloc[sel]), use_na_sentinel=True)
-    grp, _, count, _ = _pair_counts(g, codes.astype(np.int64))
+    codes, _ = _factorize(normalise_phones(frame["caller_phone"].iloc[sel]).array)
+    grp, _, count, _ = _pair_counts(g, codes)
     callers = np.bincount(grp, minlength=n_groups).astype(np.int64)
     returning = np.bincount(grp[count >= 2], minlength=n_groups).astype(np.int64)
     return callers, returning
