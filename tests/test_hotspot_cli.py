@@ -12,7 +12,9 @@ import shapely
 from test_gistar import demo
 
 from dashboard.cli import main
+from geodata.analysis_grid import square_cells
 from geodata.store import write_layers
+from incidents.hotspots import hotspot_scores
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +66,26 @@ def test_hotspots_from_a_store_write_a_geopackage_layer(store, tmp_path, capsys)
     assert {"cell_id", "incidents", "score", "gi_z", "gi_p", "hotspot"} <= set(written.columns)
     assert int(written["hotspot"].sum()) == summary["hotspots"]
     assert summary["top"][0]["score"] == pytest.approx(written["gi_z"].max(), abs=1e-4)
+
+
+def test_gistar_values_choose_the_root_or_the_raw_counts(store, tmp_path, capsys):
+    z = {}
+    for values in ("anscombe", "counts"):
+        out = tmp_path / f"{values}.gpkg"
+        argv = ["hotspots", "--store", str(store), "--cell-size", "50", "--out", str(out)]
+        assert main([*argv, "--gistar-values", values, "--json"]) == 0
+        capsys.readouterr()
+        written = pyogrio.read_dataframe(out, layer="hotspots_gistar")
+        expected = hotspot_scores(
+            demo(0)["incidents"],
+            square_cells(demo(0)["grid_cells"], 50),
+            method="gistar",
+            values=values,
+        )
+        assert (written["cell_id"].to_numpy() == expected["cell_id"].to_numpy()).all()
+        assert written["gi_z"].to_numpy() == pytest.approx(expected["gi_z"].to_numpy(), abs=1e-9)
+        z[values] = written["gi_z"].to_numpy()
+    assert abs(z["anscombe"] - z["counts"]).max() > 0.5  # two different maps
 
 
 def test_hotspots_from_a_csv_with_lon_lat_columns_and_a_period(incidents_csv, tmp_path, capsys):

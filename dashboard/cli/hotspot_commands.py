@@ -122,6 +122,7 @@ def _method_options(args: argparse.Namespace, method: str) -> dict[str, object]:
         options["alpha"] = args.alpha
     if method == "gistar":
         options["permutations"] = args.permutations
+        options["values"] = args.gistar_values
     if method == "emerging":
         options["slices"] = args.slices
     if method == "rate":
@@ -316,6 +317,16 @@ def cmd_knox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_gistar_values(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--gistar-values",
+        choices=("anscombe", "counts"),
+        default="anscombe",
+        help="gistar: Anscombe's root of the counts (default: false hotspots near the nominal "
+        "rate) or the raw counts (as ArcGIS)",
+    )
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the hotspot commands: hotspots, evaluate, knox."""
     hot = commands.add_parser("hotspots", help="score cells by a hotspot method; write them out")
@@ -331,6 +342,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=0,
         help="gistar: conditional permutations for pseudo p-values (e.g. 999)",
     )
+    _add_gistar_values(hot)
     hot.add_argument("--slices", type=int, default=12, help="emerging: time slices")
     hot.add_argument(
         "--flag-share",
@@ -355,6 +367,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--methods", help=f"comma-separated, from {', '.join(_METHODS)}")
     evaluate.add_argument("--alpha", type=float, default=0.05)
     evaluate.add_argument("--permutations", type=int, default=0)
+    _add_gistar_values(evaluate)
     evaluate.add_argument("--slices", type=int, default=12)
     evaluate.add_argument("--population-column", default="population")
     evaluate.set_defaults(run=cmd_evaluate)
