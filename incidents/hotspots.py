@@ -224,6 +224,7 @@ def _emerging(incidents, cells, id_column, counts, options):
             "alpha": 0.05,
             "trend_alpha": 0.05,
             "weights": None,
+            "values": "anscombe",
         },
         "emerging",
     )
@@ -302,8 +303,9 @@ def hotspot_scores(
           the FDR but find fewer real hotspots, see :func:`incidents.gistar.gi_star`),
           ``transform`` (``"B"``), ``seed``, ``weights``.
         - ``"emerging"``: ArcGIS-style emerging hot spot pattern (``slices`` 12, ``time_window``
-          1, ``alpha``, ``trend_alpha``, ``start``, ``end``); the score is the Gi* z of the final
-          slice and hotspots are the hot patterns other than "historical".
+          1, ``alpha``, ``trend_alpha``, ``start``, ``end``, ``values`` as for Gi*: the root by
+          default); the score is the Gi* z of the final slice and hotspots are the hot patterns
+          other than "historical".
         - ``"naive"``: incidents in the last ``period_days`` (28) before ``until`` (default:
           just after the last incident).
 

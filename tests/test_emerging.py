@@ -208,3 +208,18 @@ def test_bad_input_is_a_clear_error():
         space_time_gi_star(
             np.ones((3, 4)), cell_weights(layers["grid_cells"].iloc[:3]), time_window=-1
         )
+
+
+def test_bins_take_the_root_of_their_counts_unless_told_raw():
+    cells = demo_cells(0)
+    weights = cell_weights(cells)
+    root = emerging_hotspots(demo(0)["incidents"], cells, slices=6, weights=weights)
+    raw = emerging_hotspots(demo(0)["incidents"], cells, slices=6, weights=weights, values="counts")
+    counts = root.attrs["bin_counts"]
+    np.testing.assert_array_equal(counts, raw.attrs["bin_counts"])
+    np.testing.assert_allclose(
+        root.attrs["bin_z"], space_time_gi_star(np.sqrt(counts + 3 / 8), weights), atol=1e-12
+    )
+    np.testing.assert_allclose(raw.attrs["bin_z"], space_time_gi_star(counts, weights), atol=1e-12)
+    with pytest.raises(ValueError, match="'anscombe' or 'counts'"):
+        emerging_hotspots(demo(0)["incidents"], cells, slices=6, values="log")
