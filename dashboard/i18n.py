@@ -324,6 +324,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "overlaps another cell (overlap cut)",
     ),
     "reason_gap_between_cells": ("网格之间有空隙", "a gap between grid cells"),
+    "reason_unknown_grid_id": ("巡区包含的网格编号不存在", "a grid id not among the grid cells"),
     "data_notes": ("说明", "Notes"),
     "data_overview": ("数据库概览地图", "Map of the store"),
     "data_upload_map": ("接收记录地图", "Map of the accepted rows"),

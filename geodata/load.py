@@ -25,6 +25,7 @@ def read_layer(
     layer: str | None = None,
     encoding: str | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    cells: gpd.GeoDataFrame | str | Path | None = None,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Load a file as a gridwatch layer in EPSG:4326, with a report on every row.
 
@@ -47,6 +48,10 @@ def read_layer(
         Text encoding of a CSV or Shapefile; guessed when not given (UTF-8, else GB18030).
     timezone
         Time zone of times written without an offset.
+    cells
+        Grid cells (a layer or a file) for patrol zones given as a table of zone ids and grid
+        ids (巡区编号, 包含网格) without geometry: each zone becomes the union of its cells, and
+        a zone listing an unknown grid id is rejected (``unknown_grid_id``).
 
     Returns
     -------
@@ -64,7 +69,9 @@ def read_layer(
     get_schema(kind)  # an unknown kind is the first thing to say
     raw = read_raw(path, layer=layer, kind=kind, encoding=encoding)
     area_shape = read_area(area) if area is not None else None
-    return clean_layer(raw, kind, crs=crs, area=area_shape, timezone=timezone)
+    if cells is not None and not isinstance(cells, gpd.GeoDataFrame):
+        cells = read_layer(cells, "grid_cells")[0]
+    return clean_layer(raw, kind, crs=crs, area=area_shape, timezone=timezone, cells=cells)
 
 
 def read_area(area: AreaLike, *, crs: str | None = None) -> shapely.Geometry:

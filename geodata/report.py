@@ -27,6 +27,7 @@ WRONG_GEOMETRY_TYPE = "wrong_geometry_type"
 INVALID_GEOMETRY = "invalid_geometry"
 OVERLAPS_OTHER_CELL = "overlaps_other_cell"
 GAP_BETWEEN_CELLS = "gap_between_cells"
+UNKNOWN_GRID_ID = "unknown_grid_id"
 
 REASONS: dict[str, str] = {
     SWAPPED_LON_LAT: "longitude and latitude were swapped (repaired by swapping back)",
@@ -46,6 +47,7 @@ REASONS: dict[str, str] = {
     INVALID_GEOMETRY: "the geometry is invalid (self-intersecting, unclosed...)",
     OVERLAPS_OTHER_CELL: "the grid cell overlaps another cell (repaired by cutting the overlap)",
     GAP_BETWEEN_CELLS: "a gap lies between grid cells that belongs to no cell",
+    UNKNOWN_GRID_ID: "the patrol zone lists a grid cell that is not among the grid cells",
 }
 
 

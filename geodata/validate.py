@@ -42,6 +42,7 @@ from geodata.schemas import (
     match_coordinates,
 )
 from geodata.values import as_text, parse_booleans, parse_numbers, parse_times
+from geodata.zones import zone_shapes
 
 
 class LayerError(ValueError):
@@ -102,6 +103,7 @@ def clean_layer(
     crs: str | SourceCRS | None = None,
     area: shapely.Geometry | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    cells: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Check every row of a raw table and return the clean layer with its load report.
 
@@ -118,6 +120,9 @@ def clean_layer(
         Polygon(s) in EPSG:4326 of the jurisdiction; rows outside it are rejected.
     timezone
         Time zone of times written without an offset.
+    cells
+        Grid cells (with ``grid_id``): patrol zones given as a table of grid ids without
+        geometry get the union of their cells as their polygon.
 
     Raises
     ------
@@ -135,7 +140,7 @@ def clean_layer(
     _require_columns(schema, mapping, raw.source)
 
     source = _source_crs(raw, crs, mapping, report)
-    geometry = _geometry(raw, schema, mapping, source, verdicts, report)
+    geometry = _geometry(raw, schema, mapping, source, verdicts, report, cells)
 
     columns: dict[str, pd.Series] = {}
     for f in schema.fields:
@@ -210,12 +215,15 @@ def _geometry(
     source: SourceCRS,
     verdicts: _Verdicts,
     report: LoadReport,
+    cells: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoSeries:
     """Build each row's geometry in EPSG:4326, rejecting or repairing bad coordinates."""
     if raw.geometry is not None:
         geoms = np.asarray(raw.geometry.array)
         return _check_shapes(geoms, schema, source, verdicts, raw.frame.index)
     coords = match_coordinates([str(c) for c in raw.frame.columns], set(mapping.values()))
+    if not coords and schema.kind == "patrol_zones" and "grid_ids" in mapping:
+        return _zones_from_cells(raw, mapping["grid_ids"], cells, verdicts, report)
     if not coords:
         raise LayerError(
             f"{raw.source}: no coordinate columns found; name them one of "
@@ -312,6 +320,28 @@ def _checked_points(
         lambda rows: [f"{_fmt(x[i], y[i])} is not a place in {source.name}" for i in rows],
     )
     return np.where(bad, np.nan, lon), np.where(bad, np.nan, lat)
+
+
+def _zones_from_cells(
+    raw: RawTable,
+    column: str,
+    cells: gpd.GeoDataFrame | None,
+    verdicts: _Verdicts,
+    report: LoadReport,
+) -> gpd.GeoSeries:
+    """Patrol zones given by their grid ids: each zone's polygon from its grid cells."""
+    if cells is None:
+        raise LayerError(
+            f"{raw.source}: the patrol zones have no geometry, only grid ids ({column}); give "
+            "the grid cells to build them from (--cells, or ingest into a store holding them)"
+        )
+    shapes, empty, unknown = zone_shapes(raw.frame[column], cells)
+    for problems, reason in ((empty, rc.MISSING_GEOMETRY), (unknown, rc.UNKNOWN_GRID_ID)):
+        verdicts.reject(
+            [p is not None for p in problems], reason, lambda rows, p=problems: [p[i] for i in rows]
+        )
+    report.notes.append(f"zone polygons built from the grid cells listed in {column}")
+    return gpd.GeoSeries(shapes, index=raw.frame.index, crs=WGS84)
 
 
 def _check_shapes(

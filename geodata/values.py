@@ -3,6 +3,8 @@ whole columns. Unreadable values become missing, for the caller to report."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from geodata.schemas import FALSE_WORDS, TRUE_WORDS
@@ -11,6 +13,14 @@ from geodata.schemas import FALSE_WORDS, TRUE_WORDS
 _FULL_WIDTH = str.maketrans(
     {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " ", "。": "."}
 )
+
+
+_ID_LIST_SEPARATORS = re.compile(r"[,，、;；\s]+")
+
+
+def split_ids(text: str) -> list[str]:
+    """The ids in a list typed by hand: "G001,G002", "G001、G002", "G001；G002 G003"."""
+    return [part for part in _ID_LIST_SEPARATORS.split(text.strip()) if part]
 
 
 def as_text(values: pd.Series) -> pd.Series:

@@ -3,7 +3,6 @@ or, failing those, its polygons), with the blind spots and the cells two zones c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -12,11 +11,11 @@ import pandas as pd
 import shapely
 
 from geodata import local_metric_crs
+from geodata.values import split_ids
 
 __all__ = ["NO_ZONE", "ZoneMembership", "as_membership", "zone_membership"]
 
 NO_ZONE = "(no zone)"  # label for blind-spot cells in tables
-_SEPARATORS = re.compile(r"[,，、;；\s]+")
 
 
 @dataclass(frozen=True)
@@ -121,8 +120,7 @@ def zone_membership(
         rows = [
             (cell, zone)
             for zone, text in zip(zone_ids, lists.astype(str), strict=True)
-            for cell in _SEPARATORS.split(text.strip())
-            if cell
+            for cell in split_ids(text)
         ]
         pairs = pd.DataFrame(rows, columns=["grid_id", "zone_id"], dtype="string")
         pairs = pairs.drop_duplicates()

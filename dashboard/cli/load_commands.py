@@ -27,6 +27,11 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
         "--area", help="polygon file of the jurisdiction; rows outside are rejected"
     )
     parser.add_argument("--layer", help="layer of a GeoPackage or sheet of an XLSX file")
+    parser.add_argument(
+        "--cells",
+        help="grid cells file, for patrol zones given as a table of grid ids (包含网格) "
+        "without geometry (ingest: the store's grid cells by default)",
+    )
     parser.add_argument("--encoding", help="text encoding (default: UTF-8, else GB18030)")
     parser.add_argument(
         "--timezone",
@@ -37,6 +42,13 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
+    cells = args.cells
+    store = getattr(args, "store", None)
+    if cells is None and args.kind == "patrol_zones" and store and Path(store).exists():
+        from geodata.store import read_store, store_layers
+
+        if "grid_cells" in store_layers(store):
+            cells = read_store(store, "grid_cells")
     return read_layer(
         args.file,
         args.kind,
@@ -45,6 +57,7 @@ def _load(args: argparse.Namespace):
         layer=args.layer,
         encoding=args.encoding,
         timezone=args.timezone,
+        cells=cells,
     )
 
 

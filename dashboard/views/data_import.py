@@ -25,13 +25,17 @@ FILE_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip", "shp"]
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _load(
-    content: bytes, name: str, kind: str, crs: str | None
+    content: bytes, name: str, kind: str, crs: str | None, store: str
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
-    """Read an uploaded file as a layer (cached by its content, so reruns do not reread it)."""
+    """Read an uploaded file as a layer (cached by its content, so reruns do not reread it).
+    Patrol zones given as grid ids are built from the store's grid cells."""
+    cells = data.layer("grid_cells", Path(store)) if kind == "patrol_zones" else None
     with tempfile.TemporaryDirectory(prefix="gridwatch-upload-") as folder:
         path = Path(folder) / Path(name).name  # the reader tells formats by their suffix
         path.write_bytes(content)
-        layer, report = read_layer(path, kind, crs=crs or None)
+        layer, report = read_layer(
+            path, kind, crs=crs or None, cells=cells if cells is not None and len(cells) else None
+        )
     report.source = name  # not the temporary path
     return layer, report
 
@@ -128,7 +132,7 @@ with right:
         st.stop()
     content = upload.getvalue()
     try:
-        layer, report = _load(content, upload.name, kind, crs or None)
+        layer, report = _load(content, upload.name, kind, crs or None, str(path))
     except ValueError as error:  # ReadError and LayerError are ValueErrors
         st.error(t("data_failed", error=error))
         st.stop()
