@@ -198,6 +198,19 @@ def test_data_page_reports_and_ingests_an_upload(store):
     assert store_layers(store)["quarantine"] == rejected
 
 
+def test_data_page_builds_zones_listed_by_grid_ids_from_the_store_cells(store):
+    table = "巡区编号,包含网格\nXQ01,G001、G002\nXQ02,G003，G999\n"
+    at = _open("data_import")
+    at.selectbox(key="data_kind").set_value("patrol_zones")
+    at.file_uploader(key="data_file").set_value(("巡区.csv", table.encode("utf-8"), "text/csv"))
+    at.run()
+    assert not at.exception
+    metrics = {m.label: int(m.value) for m in at.metric}
+    assert (metrics["读入"], metrics["接收"], metrics["拒收"]) == (2, 1, 1)
+    assert set(at.dataframe[1].value["code"]) == {"unknown_grid_id"}
+    assert len(_maps(at)) == 1  # the zone built from G001 and G002, on a map
+
+
 def test_plan_page_method_and_zone_count_change_the_maps(store):
     at = _open("plan")
     evaluation = at.dataframe[0].value
