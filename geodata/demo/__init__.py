@@ -15,21 +15,9 @@ from .lattice import _lattice
 from .patrol import _devices, _patrol_zones, _responders, _zone_plan
 from .places import _buildings, _grid_cells, _key_sites, _rentals
 from .plan import _plan
-from .sizes import _BASE_AREA_KM2, DEMO_NOW, SIZES
+from .sizes import _BASE_AREA_KM2, DEMO_NOW, SIZES, TRUTH_COLUMNS
 
 __all__ = ["DEMO_NOW", "SIZES", "TRUTH_COLUMNS", "make_demo"]
-
-TRUTH_COLUMNS = (
-    "truth_id",
-    "kind",
-    "pattern",
-    "radius_m",
-    "incidents",
-    "address",
-    "first_at",
-    "last_at",
-    "incident_ids",
-)
 
 _STREAMS = (
     "lattice",

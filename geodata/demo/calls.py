@@ -22,7 +22,7 @@ from .lattice import (
 from .names import _CATEGORIES, _FULLWIDTH, _MARKET_CATEGORIES, _NIGHT_CATEGORIES
 from .places import _Buildings, _Cells, _pick_building, _room_address, _rooms, _Sites
 from .plan import _Plan
-from .sizes import _DAY_MS, _HOUR_MS, _NOW_MS, OUTPUT_CRS
+from .sizes import _DAY_MS, _HOUR_MS, _NOW_MS, OUTPUT_CRS, TRUTH_COLUMNS
 
 # Rhythms: relative call rates by hour of day (quiet 03-06, evening peak) and weekday (Mon=0).
 _HOUR_W = np.array(
@@ -359,4 +359,5 @@ def _truth(
         "incident_ids": pd.array([",".join(ids_by_truth[row]) for row in rows], dtype="str"),
     }
     geometry = lat.to_output((centre_u, centre_v))
-    return gpd.GeoDataFrame(data, geometry=geometry, crs=OUTPUT_CRS)
+    columns = {name: data[name] for name in TRUTH_COLUMNS}  # the documented order
+    return gpd.GeoDataFrame(columns, geometry=geometry, crs=OUTPUT_CRS)

@@ -57,3 +57,16 @@ _SITES = {
 _DEVICES = {"camera": 60, "alarm_post": 8, "loudspeaker": 6}  # checkpoints: by boundary length
 _RESPONDERS = {"police": 6, "auxiliary": 14, "volunteer": 30}
 _REPEAT_PLACES, _HOTSPOTS = 8, 4
+
+# Columns of demo_truth, in order (its geometry last).
+TRUTH_COLUMNS = (
+    "truth_id",
+    "kind",
+    "pattern",
+    "radius_m",
+    "incidents",
+    "address",
+    "first_at",
+    "last_at",
+    "incident_ids",
+)
